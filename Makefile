@@ -1,0 +1,36 @@
+# Vigie: the commands a developer and CI use. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+NPM ?= npm
+
+.PHONY: help setup deps build check test bench demo clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+setup: ## install system packages (apt, idempotent), npm ci, build
+	bash scripts/setup.sh
+	$(MAKE) build
+
+deps: ## npm ci only (no apt)
+	$(NPM) ci --no-audit --no-fund
+
+build: ## compile TypeScript to dist/ (the `vigie` command)
+	$(NPM) run --silent build
+
+check: ## format check, lint, typecheck
+	$(NPM) run --silent format:check
+	$(NPM) run --silent lint
+	$(NPM) run --silent typecheck
+
+test: ## run every test; ends with "N passed, N failed"
+	bash test/run.sh
+
+bench: ## run the benchmarks in bench/ (ratios against ../shared/ANCHORS.md)
+	bash bench/run.sh
+
+demo: ## the whole system on one machine with simulated cameras
+	bash scripts/demo.sh
+
+clean: ## remove build and test output
+	rm -rf dist .tap

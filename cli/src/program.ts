@@ -1,0 +1,27 @@
+/**
+ * The one `vigie` command line. Each deployable contributes its subcommands
+ * from its own `cli.ts`; this file only groups them by role for `--help`.
+ */
+import { Command } from 'commander';
+import { registerPkiCommands } from '../../certs/src/cli.js';
+import { registerProtocolCommands } from '../../protocol/src/cli.js';
+
+export function buildProgram(version: string): Command {
+  const program = new Command('vigie')
+    .description(
+      'Vigie: time-boxed, signed and audited live transmission of EMH building cameras\n' +
+        'to the receiving centres (CSU, DIPN), as set by the partnership convention.',
+    )
+    .version(version, '-V, --version', 'print the version and exit')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ sortSubcommands: false, showGlobalOptions: true })
+    .addHelpText(
+      'after',
+      '\nEvery command has its own help: vigie <command> --help\nDocs: docs/ in the source tree.',
+    );
+
+  program.commandsGroup('Administration (EMH administrator):');
+  registerPkiCommands(program);
+  registerProtocolCommands(program);
+  return program;
+}

@@ -1,0 +1,46 @@
+/**
+ * Typed errors with stable codes. A code is part of our contract: it reaches
+ * operators' screens, the agent's events and the register, so it never changes
+ * meaning once released. The catalogue below is mirrored in docs/errors.md and a
+ * test keeps both in sync.
+ */
+export const ERROR_CATALOGUE = {
+  // configuration and input files
+  'config-invalid': 'a configuration or input file does not match its schema',
+  'file-unreadable': 'a file could not be read',
+  'file-exists': 'refusing to overwrite an existing file',
+  // PKI
+  'pki-not-initialised': 'the PKI directory has no CA material; run `vigie pki init`',
+  'pki-already-initialised': 'the PKI directory already holds CA material',
+  'pki-unknown-certificate': 'no certificate with that serial or name was issued by this PKI',
+  // signed envelopes (protocol)
+  'envelope-too-large': 'the signed message is larger than the limit for its kind',
+  'envelope-malformed': 'the signed message is not a well-formed envelope',
+  'envelope-too-deep': 'the message nests deeper than allowed',
+  'envelope-bad-version': 'the envelope version is not supported',
+  'envelope-bad-alg': 'the envelope algorithm is not the one we accept',
+  'envelope-unknown-kid': 'the envelope is signed by a key we do not know',
+  'envelope-bad-signature': 'the signature does not verify over the shipped bytes',
+  'payload-malformed': 'the signed payload is not valid JSON',
+  'payload-invalid': 'the signed payload does not match its schema',
+  // policy bundle
+  'policy-version-not-newer': 'the policy bundle is not newer than the one in force',
+  'policy-invalid': 'the policy file does not match the policy schema',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export class VigieError extends Error {
+  override readonly name = 'VigieError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export function isVigieError(err: unknown, code?: ErrorCode): err is VigieError {
+  return err instanceof VigieError && (code === undefined || err.code === code);
+}
