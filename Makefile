@@ -3,33 +3,31 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM ?= npm
 
-.PHONY: help setup deps build check test bench demo clean
+.PHONY: help setup install build check test bench demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-setup: ## install system packages (apt, idempotent), npm ci, build
+setup: install build ## install everything (idempotent) and build
+
+install: ## Debian packages (only missing ones) and npm ci (only when the lockfile changed)
 	bash scripts/setup.sh
-	$(MAKE) build
 
-deps: ## npm ci only (no apt)
-	$(NPM) ci --no-audit --no-fund
-
-build: ## compile TypeScript to dist/ (the `vigie` command)
+build: install ## compile TypeScript to dist/ (the `vigie` command)
 	$(NPM) run --silent build
 
-check: ## format check, lint, typecheck
+check: install ## format check, lint, typecheck
 	$(NPM) run --silent format:check
 	$(NPM) run --silent lint
 	$(NPM) run --silent typecheck
 
-test: ## run every test; ends with "N passed, N failed"
+test: install ## run every test; ends with "N passed, N failed"
 	bash test/run.sh
 
-bench: ## run the benchmarks in bench/ (ratios against ../shared/ANCHORS.md)
+bench: install ## run the benchmarks in bench/ (ratios against ../shared/ANCHORS.md)
 	bash bench/run.sh
 
-demo: ## the whole system on one machine with simulated cameras
+demo: setup ## the whole system on one machine with simulated cameras
 	bash scripts/demo.sh
 
 clean: ## remove build and test output

@@ -29,6 +29,19 @@ export default tseslint.config(
   {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {
+      // tap's t.test() promise never rejects (tap records the failure itself);
+      // every other promise in a test must still be awaited.
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', name: 'test', package: '@tapjs/test' },
+            { from: 'package', name: 'test', package: '@tapjs/core' },
+            { from: 'package', name: 'test', package: 'tap' },
+          ],
+        },
+      ],
+      '@typescript-eslint/require-await': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
     },

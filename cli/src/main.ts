@@ -40,7 +40,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (isVigieError(err)) {
       process.stderr.write(`vigie: ${redact(err.message)} [${err.code}]\n`);
-      if (process.env.VIGIE_DEBUG === '1' && err.stack) process.stderr.write(redact(err.stack) + '\n');
+      if (process.env.VIGIE_DEBUG === '1' && err.stack)
+        process.stderr.write(redact(err.stack) + '\n');
       return 1;
     }
     const stack = err instanceof Error ? (err.stack ?? err.message) : String(err);

@@ -13,6 +13,15 @@ export const ERROR_CATALOGUE = {
   'pki-not-initialised': 'the PKI directory has no CA material; run `vigie pki init`',
   'pki-already-initialised': 'the PKI directory already holds CA material',
   'pki-unknown-certificate': 'no certificate with that serial or name was issued by this PKI',
+  'pki-index-invalid': 'the PKI index (index.json) is unreadable or does not match its schema',
+  'pki-locked': 'another `vigie pki` command holds the PKI directory lock',
+  'pki-invalid-name': 'a site, box, service or person name, DNS name or IP address is not allowed',
+  'pki-invalid-request': 'the PKI request is not allowed (validity, reason or target)',
+  'pki-ambiguous-name': 'the name matches several certificates; give the serial instead',
+  'pki-already-revoked': 'the certificate is already revoked',
+  'tls-material-invalid': 'the TLS certificate, key, CA bundle or CRL files are unusable together',
+  'tls-peer-refused':
+    'the TLS peer is authenticated but not allowed here (identity kind or issuing CA)',
   // signed envelopes (protocol)
   'envelope-too-large': 'the signed message is larger than the limit for its kind',
   'envelope-malformed': 'the signed message is not a well-formed envelope',
@@ -20,6 +29,8 @@ export const ERROR_CATALOGUE = {
   'envelope-bad-version': 'the envelope version is not supported',
   'envelope-bad-alg': 'the envelope algorithm is not the one we accept',
   'envelope-unknown-kid': 'the envelope is signed by a key we do not know',
+  'envelope-signature-not-canonical':
+    'the signature scalar S is not reduced (S >= L): a malleable variant of some signature',
   'envelope-bad-signature': 'the signature does not verify over the shipped bytes',
   'payload-malformed': 'the signed payload is not valid JSON',
   'payload-invalid': 'the signed payload does not match its schema',

@@ -41,7 +41,11 @@ export async function writeFileDurable(
   }
   // Replace atomically: write a sibling temp file with the final mode, fsync, rename.
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  const handle = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+  const handle = await fs.open(
+    tmp,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL,
+    mode,
+  );
   try {
     await handle.writeFile(data);
     await handle.sync();

@@ -54,7 +54,7 @@ export class Logger {
         ? { err: { name: err.name, message: err.message, stack: err.stack, ...errorCode(err) } }
         : err === undefined
           ? {}
-          : { err: String(err) };
+          : { err: typeof err === 'string' ? err : JSON.stringify(err) };
     this.#emit('error', msg, { ...fields, ...errFields });
   }
 

@@ -43,11 +43,12 @@ const SECRET_KEY_NAME = /^(pass(word|wd|phrase)?|pwd|secret|token|privateKey|pri
 
 /** Pattern-based redaction, plus any exact secrets the caller knows of. */
 export function redact(text: string, secrets: Iterable<string> = []): string {
+  // Schemes first: in "Authorization: Bearer x" the key/value rule alone would only mask "Bearer".
   let out = text
     .replace(PEM_PRIVATE, `-----BEGIN $1PRIVATE KEY-----${REDACTED}-----END $1PRIVATE KEY-----`)
     .replace(URL_USERINFO, `$1${REDACTED}@`)
-    .replace(KEY_VALUE, `$1$2${REDACTED}`)
-    .replace(BEARER, `$1 ${REDACTED}`);
+    .replace(BEARER, `$1 ${REDACTED}`)
+    .replace(KEY_VALUE, `$1$2${REDACTED}`);
   for (const secret of secrets) out = out.split(secret).join(REDACTED);
   return out;
 }

@@ -1,0 +1,58 @@
+/**
+ * Alarms an agent raises: conditions a person must look at. Stable codes, with
+ * the French and English text shown on the console.
+ */
+import { z } from 'zod';
+import type { Lang } from './reason-text.js';
+
+export const ALARM_CODES = [
+  'journal-gap',
+  'journal-hash-mismatch',
+  'journal-head-bad-signature',
+  'journal-unwritable',
+  'clock-untrusted',
+  'camera-offline',
+  'camera-identity-mismatch',
+  'camera-not-annexed-seen',
+  'policy-rejected',
+  'tunnel-lost',
+  'disk-low',
+  'temperature-high',
+  'enclosure-opened',
+] as const;
+export type AlarmCode = (typeof ALARM_CODES)[number];
+export const AlarmCodeSchema = z.enum(ALARM_CODES);
+export const AlarmSeveritySchema = z.enum(['warning', 'critical']);
+
+export const ALARM_LABELS: Readonly<Record<Lang, Readonly<Record<AlarmCode, string>>>> = {
+  fr: {
+    'journal-gap': 'trou dans la numérotation du journal',
+    'journal-hash-mismatch': 'chaînage du journal rompu (empreinte différente)',
+    'journal-head-bad-signature': 'signature de tête de journal invalide',
+    'journal-unwritable': 'journal impossible à écrire : nouvelles transmissions refusées',
+    'clock-untrusted': 'horloge non synchronisée de façon fiable',
+    'camera-offline': 'caméra injoignable',
+    'camera-identity-mismatch': "identité ONVIF de la caméra différente de l'annexe",
+    'camera-not-annexed-seen': "caméra découverte sur le réseau mais absente de l'annexe",
+    'policy-rejected': 'politique reçue refusée (signature, version ou contenu)',
+    'tunnel-lost': 'liaison sécurisée perdue pendant une transmission',
+    'disk-low': 'espace disque faible',
+    'temperature-high': 'température élevée',
+    'enclosure-opened': 'ouverture du boîtier détectée',
+  },
+  en: {
+    'journal-gap': 'gap in the journal sequence',
+    'journal-hash-mismatch': 'journal hash chain broken',
+    'journal-head-bad-signature': 'journal head signature does not verify',
+    'journal-unwritable': 'journal cannot be written: new transmissions refused',
+    'clock-untrusted': 'clock not reliably synchronised',
+    'camera-offline': 'camera unreachable',
+    'camera-identity-mismatch': "camera's ONVIF identity differs from the annex",
+    'camera-not-annexed-seen': 'camera discovered on the network but not in the annex',
+    'policy-rejected': 'received policy refused (signature, version or content)',
+    'tunnel-lost': 'secure link lost during a transmission',
+    'disk-low': 'disk space low',
+    'temperature-high': 'temperature high',
+    'enclosure-opened': 'box enclosure opened',
+  },
+};
