@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { registerPkiCommands } from '../../certs/src/cli.js';
+import { registerOperatorCommands } from '../../central/src/console/cli.js';
 import { registerProtocolCommands } from '../../protocol/src/cli.js';
 
 export function buildProgram(version: string): Command {
@@ -19,6 +20,9 @@ export function buildProgram(version: string): Command {
       'after',
       '\nEvery command has its own help: vigie <command> --help\nDocs: docs/ in the source tree.',
     );
+
+  program.commandsGroup('Operators (EMH watch room):');
+  registerOperatorCommands(program);
 
   program.commandsGroup('Administration (EMH administrator):');
   registerPkiCommands(program);

@@ -37,6 +37,21 @@ export const ERROR_CATALOGUE = {
   // policy bundle
   'policy-version-not-newer': 'the policy bundle is not newer than the one in force',
   'policy-invalid': 'the policy file does not match the policy schema',
+  // central
+  'central-policy-refused':
+    'the central service refuses to publish a policy bundle that does not verify against the administrator key',
+  'central-listen-failed': 'the central MQTT broker could not listen on its configured address',
+  // operator console
+  'broker-unreachable': 'the MQTT broker could not be reached or refused the connection',
+  'no-reply': 'the box did not answer the command in time',
+  'command-refused': 'the box refused the command; the message says why and what to do next',
+  'session-not-found': 'no online box reports that session',
+  // journal
+  'journal-unwritable':
+    'the journal entry could not be made durable (disk full, read-only or I/O error); no new session opens until it can',
+  'journal-invalid': 'the file is not a Vigie journal, has a newer schema, or belongs to another box',
+  'journal-key-unsupported': 'journal heads are signed with Ed25519 or ECDSA P-256 keys only',
+  'journal-broken': 'the journal does not verify: an entry or a signed head was altered, removed or reordered',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

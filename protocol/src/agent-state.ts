@@ -29,6 +29,17 @@ export const InventorySchema = z.array(InventoryItemSchema).max(64);
 
 const base = { boxId: IdSchema, siteId: IdSchema, time: UtcDateTimeSchema };
 
+/** A live session as the operators' console lists it (`vigie op sessions`). */
+export const LiveSessionSchema = z.strictObject({
+  sessionId: UuidSchema,
+  recipient: IdSchema,
+  cameras: z.array(IdSchema).min(1).max(32),
+  operator: IdSchema,
+  openedAt: UtcDateTimeSchema,
+  expiresAt: UtcDateTimeSchema,
+});
+export type LiveSession = z.infer<typeof LiveSessionSchema>;
+
 export const AgentStateSchema = z.discriminatedUnion('status', [
   z.strictObject({
     ...base,
@@ -38,6 +49,7 @@ export const AgentStateSchema = z.discriminatedUnion('status', [
     policyVersion: z.number().int().positive().nullable(),
     health: HealthSchema,
     inventory: InventorySchema,
+    sessions: z.array(LiveSessionSchema).max(16).default([]),
   }),
   // The last will is registered at connect time: its `time` is when the box connected.
   z.strictObject({ ...base, status: z.literal('offline') }),

@@ -1,0 +1,148 @@
+/**
+ * The agent's MQTT 5 link to the central broker: mTLS with the box
+ * certificate (shared TLS profile), a retained `state` with an `offline` last
+ * will, subscriptions to the site's commands and the policy, and reconnection
+ * with jittered backoff. It only moves bytes: verification happens in the
+ * pipeline, which gets each command's raw payload and its retain flag.
+ */
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { clientTlsOptions, type TlsMaterial } from '../../../certs/src/index.js';
+import type { Logger } from '../../../lib/src/log.js';
+import { JitteredBackoff } from './backoff.js';
+
+export interface BrokerLinkOptions {
+  url: string; // mqtts://host:port
+  servername: string;
+  tls: TlsMaterial;
+  clientId: string;
+  keepaliveSec: number;
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+  subscriptions: readonly string[]; // QoS 1 each
+  stateTopic: string;
+  offlineState: Buffer; // the last will, retained
+  logger: Logger;
+  setTimer?: (fn: () => void, ms: number) => NodeJS.Timeout;
+}
+
+export interface BrokerLinkHandlers {
+  /** A message on a subscribed topic; `retained` is true when the broker replayed a retained message. */
+  onMessage(topic: string, payload: Buffer, retained: boolean): void;
+  /** Connected and subscribed: the place to publish the `online` state. */
+  onReady(): void;
+  onDown(reason: string): void;
+}
+
+export class BrokerLink {
+  #client: MqttClient | undefined;
+  #stopped = false;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  readonly #backoff: JitteredBackoff;
+
+  constructor(
+    readonly options: BrokerLinkOptions,
+    readonly handlers: BrokerLinkHandlers,
+  ) {
+    this.#backoff = new JitteredBackoff({
+      minMs: options.reconnectMinMs,
+      maxMs: options.reconnectMaxMs,
+    });
+  }
+
+  get connected(): boolean {
+    return this.#client?.connected ?? false;
+  }
+
+  start(): void {
+    if (this.#client || this.#stopped) return;
+    this.#connect();
+  }
+
+  #clientOptions(): IClientOptions {
+    const o = this.options;
+    return {
+      ...clientTlsOptions(o.tls, { servername: o.servername }),
+      protocolVersion: 5,
+      clientId: o.clientId,
+      clean: true,
+      keepalive: o.keepaliveSec,
+      reconnectPeriod: 0, // we reconnect ourselves, with jitter
+      connectTimeout: 15_000,
+      will: { topic: o.stateTopic, payload: o.offlineState, qos: 1, retain: true },
+    };
+  }
+
+  #connect(): void {
+    const client = mqtt.connect(this.options.url, this.#clientOptions());
+    this.#client = client;
+    client.on('connect', () => {
+      this.#backoff.reset();
+      this.#subscribe(client);
+    });
+    client.on('message', (topic, payload, packet) => {
+      this.handlers.onMessage(topic, payload, packet.retain);
+    });
+    client.on('error', (err) => this.options.logger.warn('broker error', { err: err.message }));
+    client.on('close', () => this.#onClose(client));
+  }
+
+  #subscribe(client: MqttClient): void {
+    const topics = Object.fromEntries(
+      this.options.subscriptions.map((t) => [t, { qos: 1 as const }]),
+    );
+    client.subscribe(topics, (err, granted) => {
+      const refused = (granted ?? []).filter((g) => g.qos > 2);
+      if (err || refused.length > 0) {
+        const why = err?.message ?? `refused: ${refused.map((g) => g.topic).join(', ')}`;
+        this.options.logger.error('subscription refused by the broker', undefined, { why });
+        client.end(true);
+        return;
+      }
+      this.options.logger.info('connected to the broker', { url: this.options.url });
+      this.handlers.onReady();
+    });
+  }
+
+  #onClose(client: MqttClient): void {
+    if (client !== this.#client) return;
+    this.#client = undefined;
+    client.removeAllListeners();
+    client.on('error', () => undefined); // a late socket error after close must not crash
+    this.handlers.onDown('connection closed');
+    if (this.#stopped) return;
+    const delayMs = this.#backoff.next();
+    this.options.logger.info('reconnecting to the broker', { delayMs });
+    const setTimer = this.options.setTimer ?? setTimeout;
+    this.#reconnectTimer = setTimer(() => {
+      this.#reconnectTimer = undefined;
+      if (!this.#stopped) this.#connect();
+    }, delayMs);
+  }
+
+  /** QoS 1 publish; resolves when the broker acknowledged it. */
+  async publish(topic: string, payload: Buffer, retain = false): Promise<void> {
+    const client = this.#client;
+    if (!client?.connected) throw new Error(`not connected: cannot publish on ${topic}`);
+    await client.publishAsync(topic, payload, { qos: 1, retain });
+  }
+
+  /** Publishes the offline state (an orderly stop sends no last will), then disconnects. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
+    const client = this.#client;
+    if (!client) return;
+    try {
+      if (client.connected) {
+        await client.publishAsync(this.options.stateTopic, this.options.offlineState, {
+          qos: 1,
+          retain: true,
+        });
+      }
+    } catch (err) {
+      this.options.logger.warn('could not publish the offline state', { err: String(err) });
+    } finally {
+      await client.endAsync();
+    }
+  }
+}

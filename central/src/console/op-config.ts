@@ -1,0 +1,58 @@
+/**
+ * The operator console's configuration (`vigie op --config op.yaml`, or
+ * VIGIE_OP_CONFIG): who signs (the operator's Ed25519 key and its kid in the
+ * policy) and how to reach the broker (the operator's person certificate).
+ */
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { VigieError } from '../../../lib/src/errors.js';
+import { readTextFile } from '../../../lib/src/files.js';
+import { parseOrThrow } from '../../../lib/src/schema.js';
+import { IdSchema } from '../../../protocol/src/ids.js';
+
+const FileSchema = z.string().min(1);
+
+export const OpConfigSchema = z.strictObject({
+  operator: z.strictObject({
+    kid: IdSchema.describe('the operator key id, as listed in the policy'),
+    keyFile: FileSchema.describe('the operator Ed25519 private key (mode 0600)'),
+  }),
+  broker: z.strictObject({
+    url: z.string().regex(/^mqtts:\/\/[^/\s:]+:\d{1,5}$/, 'must be mqtts://host:port'),
+    servername: z.string().min(1).max(253),
+  }),
+  tls: z.strictObject({
+    caFile: FileSchema,
+    certFile: FileSchema.describe("the operator's person certificate chain"),
+    keyFile: FileSchema,
+    crlFile: FileSchema,
+  }),
+  lang: z.enum(['fr', 'en']).default('fr'),
+  replyTimeoutSec: z.number().int().min(1).max(120).default(15),
+  commandLifetimeSec: z.number().int().min(10).max(300).default(60),
+});
+export type OpConfig = z.output<typeof OpConfigSchema>;
+
+export async function loadOpConfig(file: string): Promise<OpConfig> {
+  const text = await readTextFile(file, 'operator console configuration');
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { maxAliasCount: 16 });
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new VigieError('config-invalid', `${file} is not valid YAML: ${reason}`, { cause: err });
+  }
+  const config = parseOrThrow(OpConfigSchema, raw ?? {}, file);
+  const at = (p: string): string => path.resolve(path.dirname(path.resolve(file)), p);
+  return {
+    ...config,
+    operator: { ...config.operator, keyFile: at(config.operator.keyFile) },
+    tls: {
+      caFile: at(config.tls.caFile),
+      certFile: at(config.tls.certFile),
+      keyFile: at(config.tls.keyFile),
+      crlFile: at(config.tls.crlFile),
+    },
+  };
+}
