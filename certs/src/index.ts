@@ -6,6 +6,7 @@
 export {
   clientTlsOptions,
   connectTls,
+  disableNagle,
   loadTlsMaterial,
   secureContextOptions,
   serverTlsOptions,

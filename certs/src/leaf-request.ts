@@ -91,6 +91,14 @@ function describePerson(displayName: string, role: string): LeafDescription {
       `person name "${displayName}" is not allowed: use 1 to 64 printable characters`,
     );
   }
+  // A colon would let a person's CN read like a box's (`box:<site>:<id>`), and
+  // Mosquitto authorises by CN alone (use_identity_as_username).
+  if (name.includes(':')) {
+    throw new VigieError(
+      'pki-invalid-name',
+      `person name "${displayName}" is not allowed: a person's name has no colon`,
+    );
+  }
   if (!isPersonRole(role)) {
     throw new VigieError(
       'pki-invalid-name',

@@ -253,3 +253,12 @@ export function connectTls(material: TlsMaterial, options: ConnectTlsOptions): t
   socket.setNoDelay(true);
   return socket;
 }
+
+/**
+ * Turns Nagle off on a client's socket once it exists (mqtt.js builds its own
+ * TLS socket): measured with aedes, a command and its answer took ~44 ms with
+ * Nagle and the peer's delayed ACK, 0.1-0.2 ms without.
+ */
+export function disableNagle(stream: unknown): void {
+  if (stream instanceof net.Socket) stream.setNoDelay(true);
+}

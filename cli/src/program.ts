@@ -3,7 +3,9 @@
  * from its own `cli.ts`; this file only groups them by role for `--help`.
  */
 import { Command } from 'commander';
+import { registerAgentCommands } from '../../agent/src/cli.js';
 import { registerPkiCommands } from '../../certs/src/cli.js';
+import { registerCentralCommands } from '../../central/src/cli.js';
 import { registerOperatorCommands } from '../../central/src/console/cli.js';
 import { registerProtocolCommands } from '../../protocol/src/cli.js';
 
@@ -23,6 +25,10 @@ export function buildProgram(version: string): Command {
 
   program.commandsGroup('Operators (EMH watch room):');
   registerOperatorCommands(program);
+
+  program.commandsGroup('Services:');
+  registerCentralCommands(program);
+  registerAgentCommands(program, version);
 
   program.commandsGroup('Administration (EMH administrator):');
   registerPkiCommands(program);

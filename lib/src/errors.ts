@@ -49,9 +49,11 @@ export const ERROR_CATALOGUE = {
   // journal
   'journal-unwritable':
     'the journal entry could not be made durable (disk full, read-only or I/O error); no new session opens until it can',
-  'journal-invalid': 'the file is not a Vigie journal, has a newer schema, or belongs to another box',
+  'journal-invalid':
+    'the file is not a Vigie journal, has a newer schema, or belongs to another box',
   'journal-key-unsupported': 'journal heads are signed with Ed25519 or ECDSA P-256 keys only',
-  'journal-broken': 'the journal does not verify: an entry or a signed head was altered, removed or reordered',
+  'journal-broken':
+    'the journal does not verify: an entry or a signed head was altered, removed or reordered',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

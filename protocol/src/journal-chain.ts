@@ -6,10 +6,12 @@
  * Positions: an entry whose own hash is wrong breaks at that entry; a link that
  * does not hold (seq not previous + 1, prevHash not previous hash) breaks at the
  * later entry of the link; a head breaks at the entry it names.
+ *
+ * Heads are Ed25519 or ECDSA P-256 (a box's certificate key): see journal-head.ts.
  */
 import type { KeyObject } from 'node:crypto';
 import { GENESIS_HASH, hashEntry, type JournalEntry } from './journal-entry.js';
-import { verifyHead, type SignedHead } from './journal-head.js';
+import { headKeyKind, verifyHead, type SignedHead } from './journal-head.js';
 
 export type ChainProblem =
   | 'empty'
@@ -146,8 +148,9 @@ function headBreak(
 
 /**
  * Verifies `entries` (one source, ascending seq, starting at seq 1 or right
- * after `anchor`) and `heads` (signed by `publicKey`). Returns the first broken
- * position, or how far the run is vouched for by a valid head.
+ * after `anchor`) and `heads` (signed by `publicKey`, Ed25519 or ECDSA P-256).
+ * Returns the first broken position, or how far the run is vouched for by a
+ * valid head. Throws `journal-key-unsupported` for any other key type.
  */
 export function verifyChain(
   entries: readonly JournalEntry[],
@@ -155,6 +158,7 @@ export function verifyChain(
   publicKey: KeyObject,
   anchor?: ChainAnchor,
 ): ChainResult {
+  headKeyKind(publicKey);
   const first = entries[0];
   if (!first) return broken(0, null, 'empty', 'no entries to verify');
   const start = anchor ?? (first.seq === 1 ? { seq: 0, hash: GENESIS_HASH } : null);

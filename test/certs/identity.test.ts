@@ -264,6 +264,11 @@ void t.test('person names become slugs; refused names say why', (t) => {
   t.throws(() => describeLeaf({ kind: 'person', displayName: 'A\u0007B', role: 'viewer' }), {
     code: 'pki-invalid-name',
   });
+  t.throws(
+    () => describeLeaf({ kind: 'person', displayName: 'box:borny-hauts:gw-01', role: 'operator' }),
+    { code: 'pki-invalid-name', message: /has no colon/ },
+    "a person's CN can never pass for a box's",
+  );
   t.throws(() => describeLeaf({ kind: 'person', displayName: 'Al', role: 'root' as 'viewer' }), {
     code: 'pki-invalid-name',
     message: /role "root" is not one of viewer, operator, admin/,

@@ -1,6 +1,6 @@
 import t from 'tap';
 import fc from 'fast-check';
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync, verify } from 'node:crypto';
 import { canonicalJson } from '../../protocol/src/canonical-json.js';
 import { verifyChain } from '../../protocol/src/journal-chain.js';
 import {
@@ -11,7 +11,14 @@ import {
   JournalEntrySchema,
   type JournalEntry,
 } from '../../protocol/src/journal-entry.js';
-import { verifyHead } from '../../protocol/src/journal-head.js';
+import {
+  headSigningInput,
+  isLowS,
+  P256_ORDER,
+  signHead,
+  SignedHeadSchema,
+  verifyHead,
+} from '../../protocol/src/journal-head.js';
 import { headFor, journalRun, makeKey } from './fixtures/messages.js';
 
 const box = makeKey('box-01');
@@ -207,5 +214,104 @@ void t.test('any single edited entry is caught at its own position (property)', 
       { numRuns: 200 },
     ),
   );
+  t.end();
+});
+
+void t.test('heads signed with a box certificate key (ECDSA P-256) verify, 64-byte sig', (t) => {
+  const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const entries = journalRun(5);
+  const last = entries[4] as JournalEntry;
+  const head = signHead({ source: last.source, seq: last.seq, hash: last.hash }, p256.privateKey);
+  t.ok(SignedHeadSchema.safeParse(head).success, 'same SignedHead format as Ed25519');
+  t.equal(Buffer.from(head.sig, 'base64url').length, 64, 'IEEE P1363 r||s, not DER');
+  t.ok(verifyHead(head, p256.publicKey));
+  t.notOk(verifyHead(head, other.publicKey), 'another P-256 key');
+  t.notOk(verifyHead({ ...head, seq: 4 }, p256.publicKey), 'another seq');
+  t.notOk(verifyHead(headFor(last, box), p256.publicKey), 'an Ed25519 signature');
+  t.notOk(verifyHead(head, box.publicKey), 'a P-256 signature under an Ed25519 key');
+  t.same(verifyChain(entries, [head], p256.publicKey), {
+    ok: true,
+    vouchedThroughSeq: 5,
+    lastSeq: 5,
+    lastHash: last.hash,
+  });
+  const resigned = signHead({ source: last.source, seq: 5, hash: last.hash }, other.privateKey);
+  t.match(verifyChain(entries, [resigned], p256.publicKey), {
+    ok: false,
+    index: 4,
+    problem: 'head-bad-signature',
+  });
+  t.end();
+});
+
+void t.test('a P-256 head signature with any flipped bit does not verify (property)', (t) => {
+  const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const last = journalRun(3)[2] as JournalEntry;
+  const head = signHead({ source: last.source, seq: last.seq, hash: last.hash }, p256.privateKey);
+  const sig = Buffer.from(head.sig, 'base64url');
+  fc.assert(
+    fc.property(fc.nat(sig.length * 8 - 1), (bit) => {
+      const flipped = Buffer.from(sig);
+      flipped[bit >> 3] = (flipped[bit >> 3] ?? 0) ^ (1 << (bit & 7));
+      return !verifyHead({ ...head, sig: flipped.toString('base64url') }, p256.publicKey);
+    }),
+    { numRuns: 100 },
+  );
+  t.pass('no flipped signature verified');
+  t.end();
+});
+
+void t.test('P-256 heads are low-S; the high-S twin of a valid signature is refused', (t) => {
+  const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const last = journalRun(1)[0] as JournalEntry;
+  for (let i = 0; i < 40; i++) {
+    const head = signHead({ source: last.source, seq: i + 1, hash: last.hash }, p256.privateKey);
+    const sig = Buffer.from(head.sig, 'base64url');
+    t.ok(isLowS(sig), 'signed low-S');
+    t.ok(verifyHead(head, p256.publicKey));
+    const s = BigInt(`0x${sig.subarray(32).toString('hex')}`);
+    const twin = Buffer.concat([
+      sig.subarray(0, 32),
+      Buffer.from((P256_ORDER - s).toString(16).padStart(64, '0'), 'hex'),
+    ]);
+    // OpenSSL accepts (r, n - s): the check is ours.
+    t.ok(
+      verify(
+        'sha256',
+        headSigningInput(head),
+        { key: p256.publicKey, dsaEncoding: 'ieee-p1363' },
+        twin,
+      ),
+    );
+    t.notOk(
+      verifyHead({ ...head, sig: twin.toString('base64url') }, p256.publicKey),
+      'high-S twin refused',
+    );
+  }
+  t.end();
+});
+
+void t.test('head keys other than Ed25519 and ECDSA P-256 are refused with a clear error', (t) => {
+  const last = journalRun(1)[0] as JournalEntry;
+  const unhashed = { source: last.source, seq: last.seq, hash: last.hash };
+  const refused = {
+    'RSA 2048': generateKeyPairSync('rsa', { modulusLength: 2048 }),
+    'ECDSA P-384': generateKeyPairSync('ec', { namedCurve: 'P-384' }),
+    Ed448: generateKeyPairSync('ed448'),
+  };
+  for (const [name, pair] of Object.entries(refused)) {
+    t.throws(
+      () => signHead(unhashed, pair.privateKey),
+      { code: 'journal-key-unsupported', message: /Ed25519 or ECDSA P-256/ },
+      `sign with ${name}`,
+    );
+    t.throws(
+      () => verifyHead(headFor(last, box), pair.publicKey),
+      { code: 'journal-key-unsupported' },
+      `verify with ${name}`,
+    );
+    t.throws(() => verifyChain([last], [], pair.publicKey), { code: 'journal-key-unsupported' });
+  }
   t.end();
 });

@@ -46,6 +46,12 @@ export const AgentConfigSchema = z.strictObject({
     'signed policy bundle to start with before the broker delivers one (default: <dataDir>/policy.json)',
   ),
   maxSessions: z.number().int().min(1).max(16).default(4),
+  clockSync: z
+    .enum(['timesyncd', 'assume'])
+    .default('timesyncd')
+    .describe(
+      'how the box knows its clock is synchronised: systemd-timesyncd, or assume (labs and demo only)',
+    ),
   log: z
     .strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') })
     .default({ level: 'info' }),

@@ -1,12 +1,12 @@
 /**
- * The agent's MQTT 5 link to the central broker: mTLS with the box
+ * The agent's MQTT link to the central broker: mTLS with the box
  * certificate (shared TLS profile), a retained `state` with an `offline` last
  * will, subscriptions to the site's commands and the policy, and reconnection
  * with jittered backoff. It only moves bytes: verification happens in the
  * pipeline, which gets each command's raw payload and its retain flag.
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { clientTlsOptions, type TlsMaterial } from '../../../certs/src/index.js';
+import { clientTlsOptions, disableNagle, type TlsMaterial } from '../../../certs/src/index.js';
 import type { Logger } from '../../../lib/src/log.js';
 import { JitteredBackoff } from './backoff.js';
 
@@ -62,7 +62,8 @@ export class BrokerLink {
     const o = this.options;
     return {
       ...clientTlsOptions(o.tls, { servername: o.servername }),
-      protocolVersion: 5,
+      // MQTT 3.1.1: every broker serves it (aedes 1.x speaks no MQTT 5; docs/design-notes.md).
+      protocolVersion: 4,
       clientId: o.clientId,
       clean: true,
       keepalive: o.keepaliveSec,
@@ -76,6 +77,7 @@ export class BrokerLink {
     const client = mqtt.connect(this.options.url, this.#clientOptions());
     this.#client = client;
     client.on('connect', () => {
+      disableNagle(client.stream);
       this.#backoff.reset();
       this.#subscribe(client);
     });

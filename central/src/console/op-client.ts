@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
-import { clientTlsOptions, type TlsMaterial } from '../../../certs/src/index.js';
+import { clientTlsOptions, disableNagle, type TlsMaterial } from '../../../certs/src/index.js';
 import { VigieError } from '../../../lib/src/errors.js';
 import { CommandSchema, type Command } from '../../../protocol/src/commands.js';
 import { signEnvelope, type Signer } from '../../../protocol/src/envelope.js';
@@ -32,7 +32,7 @@ export class OpClient {
     try {
       this.#client = await mqtt.connectAsync(o.url, {
         ...clientTlsOptions(o.tls, { servername: o.servername }),
-        protocolVersion: 5,
+        protocolVersion: 4, // MQTT 3.1.1, served by aedes and Mosquitto alike
         clientId: o.clientId,
         clean: true,
         reconnectPeriod: 0,
@@ -44,6 +44,7 @@ export class OpClient {
         cause: err,
       });
     }
+    disableNagle(this.#client.stream);
     return this.#client;
   }
 

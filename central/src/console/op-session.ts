@@ -76,7 +76,7 @@ export async function readRetainedStates(
   const tls = await loadTlsMaterial(config.tls);
   const client = await mqtt.connectAsync(config.broker.url, {
     ...clientTlsOptions(tls, { servername: config.broker.servername }),
-    protocolVersion: 5,
+    protocolVersion: 4,
     clientId: newClientId(config.operator.kid),
     reconnectPeriod: 0,
     connectTimeout: config.replyTimeoutSec * 1000,

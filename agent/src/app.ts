@@ -1,0 +1,343 @@
+/**
+ * One place wires the agent (STYLE): identity, journal, recovery, policy,
+ * pipeline, sessions and the broker link, started in that order and stopped in
+ * reverse. Constructors only store; start() and stop() are safe to call twice.
+ */
+import { randomUUID, createPrivateKey } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { loadTlsMaterial, type TlsMaterial } from '../../certs/src/index.js';
+import { readTextFile } from '../../lib/src/files.js';
+import type { Logger } from '../../lib/src/log.js';
+import type { AgentEvent } from '../../protocol/src/events.js';
+import { Keyring } from '../../protocol/src/keyring.js';
+import {
+  BROADCAST_CMD_TOPIC,
+  POLICY_TOPIC,
+  cmdTopic,
+  evtTopic,
+  stateTopic,
+} from '../../protocol/src/topics.js';
+import { ClockTrustChecker } from './clock/clock-trust-checker.js';
+import { syncCheck } from './clock/ntp-sync.js';
+import { SystemClocks } from './clock/system-clocks.js';
+import type { AgentConfig } from './config/agent-config.js';
+import {
+  journalFileIn,
+  SqliteJournal,
+  SqliteKeyValues,
+  SqliteReplayStore,
+} from './journal/index.js';
+import { BrokerLink } from './link/broker-link.js';
+import { CommandVerifier } from './pipeline/command-verifier.js';
+import { PolicyKeeper } from './policy/policy-keeper.js';
+import type { Clocks } from './ports.js';
+import { AgentEvents } from './sessions/agent-events.js';
+import { CommandProcessor } from './sessions/command-processor.js';
+import { JOURNAL_TYPES } from './sessions/journal-types.js';
+import { recoverAfterRestart } from './sessions/restart-recovery.js';
+import { SessionManager } from './sessions/session-manager.js';
+import { LocalTrackingTransmitter } from './sessions/transmitter.js';
+import { offlineState, onlineState } from './state.js';
+
+/** No genuine "now" can be earlier than this build (a box whose RTC restarts in 1970). */
+export const BUILD_TIME_MS = Date.parse('2026-11-29T00:00:00Z');
+
+export interface AgentAppOptions {
+  config: AgentConfig;
+  log: Logger;
+  version: string;
+  clocks?: Clocks;
+}
+
+interface Parts {
+  tls: TlsMaterial;
+  journal: SqliteJournal;
+  replay: SqliteReplayStore;
+  kv: SqliteKeyValues;
+  keeper: PolicyKeeper;
+  manager: SessionManager;
+  processor: CommandProcessor;
+  verifier: CommandVerifier;
+  link: BrokerLink;
+}
+
+export class AgentApp {
+  readonly bootId = randomUUID();
+  readonly clocks: Clocks;
+  #parts: Parts | undefined;
+  #starting: Promise<void> | undefined;
+  #stopping: Promise<void> | undefined;
+  #queue: Promise<void> = Promise.resolve();
+  #clockSynced = false;
+  readonly #startedMonoMs: number;
+
+  constructor(readonly options: AgentAppOptions) {
+    this.clocks = options.clocks ?? new SystemClocks();
+    this.#startedMonoMs = this.clocks.monoNowMs();
+  }
+
+  get sessions(): SessionManager['sessions'] {
+    return this.#parts?.manager.sessions ?? [];
+  }
+
+  get connected(): boolean {
+    return this.#parts?.link.connected ?? false;
+  }
+
+  start(): Promise<void> {
+    this.#starting ??= this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
+    const { config, log } = this.options;
+    const tls = await loadTlsMaterial(config.tls);
+    const adminPem = await readTextFile(config.admin.publicKeyFile, 'administrator public key');
+    const adminKeyring = Keyring.fromPems([{ kid: config.admin.kid, publicKeyPem: adminPem }]);
+    await fs.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+    const file = journalFileIn(config.dataDir);
+    const journal = new SqliteJournal({
+      file,
+      source: config.boxId,
+      bootId: this.bootId,
+      signingKey: createPrivateKey(tls.key),
+      clocks: this.clocks,
+      logger: log.child('journal'),
+    });
+    journal.open();
+    const replay = new SqliteReplayStore({ file });
+    const kv = new SqliteKeyValues({ file });
+    replay.open();
+    kv.open();
+    journal.append('agent.started', {
+      version: this.options.version,
+      clockSync: config.clockSync,
+      certificateNotAfter: new Date(tls.leaf.validTo).toISOString(),
+    });
+    // Rule 4, before anything can act: close what a crash left open; reconnect nothing.
+    const recovery = recoverAfterRestart(
+      journal.entriesOfTypes([
+        JOURNAL_TYPES.openAccepted,
+        JOURNAL_TYPES.opened,
+        JOURNAL_TYPES.closed,
+      ]),
+      journal,
+    );
+    if (recovery.closed.length > 0) {
+      log.warn('sessions left open by the previous run closed with agent-restart', {
+        sessions: recovery.closed,
+      });
+    }
+    this.#parts = this.#build({ tls, journal, replay, kv, adminKeyring });
+    this.#parts.manager.rememberSessionIds(recovery.knownSessionIds);
+    await this.#loadKeptPolicy();
+    this.#parts.manager.start();
+    this.#parts.link.start();
+  }
+
+  #build(base: {
+    tls: TlsMaterial;
+    journal: SqliteJournal;
+    replay: SqliteReplayStore;
+    kv: SqliteKeyValues;
+    adminKeyring: Keyring;
+  }): Parts {
+    const { config, log } = this.options;
+    const { tls, journal, replay, kv } = base;
+    const events = new AgentEvents(config.siteId, config.boxId, this.clocks);
+    const isSynced = syncCheck(config.clockSync);
+    const clockTrust = new ClockTrustChecker({
+      isSynced: () => (this.#clockSynced = isSynced()),
+      buildTimeMs: BUILD_TIME_MS,
+      lastTrusted: { get: () => kv.lastTrustedWallMs(), set: (ms) => kv.recordTrustedWallMs(ms) },
+      onAlarm: (alarm) => this.#alarm(events.alarm(alarm.alarm, alarm.severity, alarm.detail)),
+    });
+    const verifier = new CommandVerifier({
+      siteId: config.siteId,
+      boxId: config.boxId,
+      clocks: this.clocks,
+      clockTrust,
+      replay,
+      log: log.child('pipeline'),
+    });
+    const manager = new SessionManager({
+      siteId: config.siteId,
+      boxId: config.boxId,
+      clocks: this.clocks,
+      journal,
+      transmitter: new LocalTrackingTransmitter(),
+      certificates: {
+        boxNotAfterMs: Date.parse(tls.leaf.validTo),
+        relayNotAfterMs: () => undefined,
+      },
+      log: log.child('sessions'),
+      maxSessions: config.maxSessions,
+      events: { publish: (event) => this.#publishEvent(event, true) },
+    });
+    const processor = new CommandProcessor({ verifier, manager, journal, events, log });
+    const keeper = new PolicyKeeper(
+      base.adminKeyring,
+      config.policyFile ?? path.join(config.dataDir, 'policy.json'),
+    );
+    const link = new BrokerLink(
+      {
+        url: config.broker.url,
+        servername: config.broker.servername,
+        tls,
+        clientId: `box:${config.siteId}:${config.boxId}`,
+        keepaliveSec: config.broker.keepaliveSec,
+        reconnectMinMs: config.broker.reconnectMinMs,
+        reconnectMaxMs: config.broker.reconnectMaxMs,
+        subscriptions: [cmdTopic(config.siteId), BROADCAST_CMD_TOPIC, POLICY_TOPIC],
+        stateTopic: stateTopic(config.siteId),
+        offlineState: json(offlineState(config.siteId, config.boxId, this.clocks)),
+        logger: log.child('link'),
+      },
+      {
+        onMessage: (topic, payload, retained) =>
+          this.#enqueue(() => this.#onMessage(topic, payload, retained)),
+        onReady: () => this.#publishState(),
+        onDown: (reason) => log.warn('broker link down', { reason }),
+      },
+    );
+    return { tls, journal, replay, kv, keeper, manager, processor, verifier, link };
+  }
+
+  /** Messages are handled one at a time, in arrival order. */
+  #enqueue(task: () => Promise<void>): void {
+    this.#queue = this.#queue.then(task).catch((err: unknown) => {
+      this.options.log.error('message handling failed', err);
+    });
+  }
+
+  async #onMessage(topic: string, payload: Buffer, retained: boolean): Promise<void> {
+    const parts = this.#parts;
+    if (!parts || this.#stopping) return;
+    if (topic === POLICY_TOPIC) {
+      await this.#applyPolicy(payload);
+      return;
+    }
+    const event = await parts.processor.process(payload, { retained });
+    this.#publishEvent(event, false);
+    this.#publishState();
+  }
+
+  async #loadKeptPolicy(): Promise<void> {
+    const parts = this.#parts;
+    if (!parts) return;
+    const outcome = await parts.keeper.loadKept();
+    if (outcome?.kind === 'applied') await this.#policyApplied(outcome.policy.version, 'kept');
+    else if (outcome?.kind === 'refused') {
+      this.options.log.error('the kept policy bundle is refused', undefined, { ...outcome });
+    }
+  }
+
+  async #applyPolicy(bytes: Buffer): Promise<void> {
+    const parts = this.#parts;
+    if (!parts) return;
+    const outcome = await parts.keeper.offer(bytes);
+    switch (outcome.kind) {
+      case 'unchanged':
+        return;
+      case 'refused': {
+        const events = new AgentEvents(
+          this.options.config.siteId,
+          this.options.config.boxId,
+          this.clocks,
+        );
+        parts.journal.append('policy.refused', { code: outcome.code, message: outcome.message });
+        this.#alarm(
+          events.alarm('policy-rejected', 'warning', `${outcome.code}: ${outcome.message}`),
+        );
+        return;
+      }
+      case 'applied':
+        await this.#policyApplied(outcome.policy.version, 'broker');
+    }
+  }
+
+  async #policyApplied(version: number, from: 'kept' | 'broker'): Promise<void> {
+    const parts = this.#parts;
+    const policy = parts?.keeper.current;
+    if (!parts || !policy) return;
+    parts.journal.append('policy.applied', { version, from });
+    await parts.processor.setPolicy(policy);
+    this.options.log.info('policy applied', { version, from });
+    this.#publishState();
+  }
+
+  #alarm(event: AgentEvent): void {
+    try {
+      this.#parts?.journal.append(JOURNAL_TYPES.alarm, { ...event });
+    } catch (err) {
+      this.options.log.error('could not journal an alarm', err, { alarm: event.type });
+    }
+    this.#publishEvent(event, true);
+  }
+
+  #publishEvent(event: AgentEvent, refreshState: boolean): void {
+    const parts = this.#parts;
+    if (!parts?.link.connected) return; // journaled already; the register carries it
+    parts.link.publish(evtTopic(this.options.config.siteId), json(event)).catch((err: unknown) => {
+      this.options.log.warn('event not published', { type: event.type, err: String(err) });
+    });
+    if (refreshState) this.#publishState();
+  }
+
+  #publishState(): void {
+    const parts = this.#parts;
+    if (!parts?.link.connected) return;
+    const { config } = this.options;
+    const state = onlineState(
+      {
+        siteId: config.siteId,
+        boxId: config.boxId,
+        bootId: this.bootId,
+        agentVersion: this.options.version,
+        policyVersion: parts.keeper.current?.version ?? null,
+        clockSynced: this.#clockSynced,
+        journalWritable: parts.journal.writable,
+        sessions: parts.manager.sessions,
+        startedMonoMs: this.#startedMonoMs,
+      },
+      this.clocks,
+    );
+    parts.link.publish(stateTopic(config.siteId), json(state), true).catch((err: unknown) => {
+      this.options.log.warn('state not published', { err: String(err) });
+    });
+  }
+
+  /** Closes every session (shutdown), says offline, closes the journal. Safe twice. */
+  stop(reason = 'shutdown'): Promise<void> {
+    this.#stopping ??= this.#stop(reason);
+    return this.#stopping;
+  }
+
+  async #stop(reason: string): Promise<void> {
+    await this.#starting?.catch(() => undefined); // stop-before-start-finished is safe
+    const parts = this.#parts;
+    if (!parts) return;
+    const { log } = this.options;
+    const steps: [string, () => Promise<void> | void][] = [
+      ['sessions', () => parts.manager.stop()],
+      ['queue', () => this.#queue],
+      ['link', () => parts.link.stop()],
+      ['journal entry', () => void parts.journal.append('agent.stopped', { reason })],
+      ['key/values', () => parts.kv.close()],
+      ['replay store', () => parts.replay.close()],
+      ['journal', () => parts.journal.close()],
+    ];
+    for (const [name, step] of steps) {
+      try {
+        await step();
+      } catch (err) {
+        log.error(`stop: ${name} failed`, err);
+      }
+    }
+  }
+}
+
+function json(value: unknown): Buffer {
+  return Buffer.from(JSON.stringify(value), 'utf8');
+}

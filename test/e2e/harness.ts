@@ -1,0 +1,166 @@
+/**
+ * A whole little Vigie on loopback for end-to-end tests: a throwaway PKI, an
+ * administrator key and a signed policy (operators with fresh keys, open 24/7
+ * so the test does not depend on the hour), the broker's, a box's and an
+ * operator's certificates, and the configuration files of the agent and the
+ * console as a person would write them.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Test } from 'tap';
+import { stringify as toYaml } from 'yaml';
+import { AgentApp } from '../../agent/src/app.js';
+import { loadAgentConfig } from '../../agent/src/config/agent-config.js';
+import type { MqttClient } from 'mqtt';
+import { Logger } from '../../lib/src/log.js';
+import { AgentStateSchema, type AgentState } from '../../protocol/src/agent-state.js';
+import { stateTopic } from '../../protocol/src/topics.js';
+import type { Policy } from '../../protocol/src/policy-schema.js';
+import { BROKER, makePki, tempDir, type TestPki } from '../certs/helpers.js';
+import { BORNY, makeAdminKey, OPERATOR_CN, type AdminKey } from '../central/helpers.js';
+import { KEYS, testPolicy } from '../agent/pipeline-fixtures.js';
+
+export { BORNY, KEYS };
+
+export interface World {
+  dir: string;
+  pki: TestPki;
+  admin: AdminKey;
+  policy: Policy;
+  bundleFile: string;
+  adminKeyFile: string;
+  brokerDir: string;
+  boxDir: string;
+  operatorDir: string;
+  agentConfigFile(port: number, dataDir?: string): Promise<string>;
+  opConfigFile(port: number): Promise<string>;
+}
+
+export const ALWAYS = [
+  {
+    days: [
+      'mon',
+      'tue',
+      'wed',
+      'thu',
+      'fri',
+      'sat',
+      'sun',
+    ] as Policy['timeWindows'][number]['days'],
+    from: '00:00',
+    to: '24:00',
+  },
+];
+
+export async function makeWorld(t: Test, version = 12): Promise<World> {
+  const dir = await tempDir(t, 'vigie-e2e-');
+  const pki = await makePki(t);
+  const admin = makeAdminKey();
+  const policy = testPolicy((p) => {
+    p.version = version;
+    p.timeWindows = ALWAYS;
+  });
+  const bundleFile = path.join(dir, 'policy.bundle.json');
+  await fs.writeFile(bundleFile, admin.sign(policy));
+  const adminKeyFile = path.join(dir, 'admin.pub');
+  await fs.writeFile(adminKeyFile, admin.publicKeyPem);
+  const brokerDir = await pki.issue(BROKER);
+  const boxDir = await pki.issue({ kind: 'box', ...BORNY });
+  const operatorDir = await pki.issue({
+    kind: 'person',
+    displayName: OPERATOR_CN,
+    role: 'operator',
+  });
+  const opKeyFile = path.join(dir, 'op-dupont.key');
+  await fs.writeFile(
+    opKeyFile,
+    KEYS.dupont.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    { mode: 0o600 },
+  );
+  const tls = (leaf: string) => ({
+    caFile: pki.paths.caBundle,
+    certFile: path.join(leaf, 'chain.pem'),
+    keyFile: path.join(leaf, 'key.pem'),
+    crlFile: pki.paths.crlBundle,
+  });
+  const broker = (port: number) => ({ url: `mqtts://127.0.0.1:${port}`, servername: '127.0.0.1' });
+  return {
+    dir,
+    pki,
+    admin,
+    policy,
+    bundleFile,
+    adminKeyFile,
+    brokerDir,
+    boxDir,
+    operatorDir,
+    async agentConfigFile(port, dataDir = path.join(dir, 'agent-data')) {
+      const file = path.join(dir, `agent-${port}.yaml`);
+      const config = {
+        siteId: BORNY.siteId,
+        boxId: BORNY.boxId,
+        dataDir,
+        broker: { ...broker(port), reconnectMinMs: 100, reconnectMaxMs: 1000 },
+        tls: tls(boxDir),
+        admin: { kid: admin.kid, publicKeyFile: adminKeyFile },
+        clockSync: 'assume',
+        log: { level: 'warn' },
+      };
+      await fs.writeFile(file, toYaml(config));
+      return file;
+    },
+    async opConfigFile(port) {
+      const file = path.join(dir, `op-${port}.yaml`);
+      const config = {
+        operator: { kid: KEYS.dupont.kid, keyFile: opKeyFile },
+        broker: broker(port),
+        tls: tls(operatorDir),
+        replyTimeoutSec: 10,
+      };
+      await fs.writeFile(file, toYaml(config));
+      return file;
+    },
+  };
+}
+
+/** Starts the agent in this process, with its log kept for assertions. */
+export async function startAgent(
+  t: Test,
+  configFile: string,
+): Promise<{ app: AgentApp; log: string[] }> {
+  const config = await loadAgentConfig(configFile);
+  const log: string[] = [];
+  const app = new AgentApp({
+    config,
+    log: new Logger('agent', { level: 'info', sink: { write: (l) => log.push(l) } }),
+    version: '0.1.0-test',
+  });
+  t.teardown(() => app.stop('test-teardown'));
+  await app.start();
+  return { app, log };
+}
+
+/** Resolves with the first state of the box on `topic` that satisfies `check` (bounded). */
+export async function stateWhere(
+  client: MqttClient,
+  check: (state: AgentState) => boolean,
+  timeoutMs = 10_000,
+): Promise<AgentState> {
+  const topic = stateTopic(BORNY.siteId);
+  return new Promise<AgentState>((resolve, reject) => {
+    const onMessage = (got: string, payload: Buffer): void => {
+      if (got !== topic) return;
+      const parsed = AgentStateSchema.safeParse(JSON.parse(payload.toString('utf8')));
+      if (!parsed.success || !check(parsed.data)) return;
+      clearTimeout(timer);
+      client.off('message', onMessage);
+      resolve(parsed.data);
+    };
+    const timer = setTimeout(() => {
+      client.off('message', onMessage);
+      reject(new Error(`no matching state on ${topic} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    client.on('message', onMessage);
+    client.subscribe(topic, { qos: 1 });
+  });
+}
