@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   openssl   # `openssl verify` in the PKI tests
   mosquitto # the real MQTT broker of the integration tests
+  faketime  # wall-clock jumps under a running agent (libfaketime)
 )
 
 missing=()

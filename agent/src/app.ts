@@ -160,6 +160,8 @@ export class AgentApp {
       clockTrust,
       replay,
       log: log.child('pipeline'),
+      onStoreFailure: (detail) =>
+        this.#alarm(events.alarm('journal-unwritable', 'critical', detail)),
     });
     const manager = new SessionManager({
       siteId: config.siteId,

@@ -1,7 +1,7 @@
 /**
  * `vigie central --config central.yaml`: one zod schema is the source of the
  * configuration's types, defaults and documentation (docs/central.md's table
- * is generated from it by config-reference.ts, and a test checks they agree).
+ * is generated from it by lib/src/config-reference.ts, and a test checks they agree).
  * Every problem is printed as `path: message` and the service refuses to
  * start. Relative file paths are relative to the configuration file. The
  * configuration file is only ever read.

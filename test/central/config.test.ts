@@ -9,8 +9,12 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { isVigieError } from '../../lib/src/errors.js';
-import { loadCentralConfig, parseCentralConfig } from '../../central/src/config.js';
-import { configReference } from '../../central/src/config-reference.js';
+import {
+  CentralConfigSchema,
+  loadCentralConfig,
+  parseCentralConfig,
+} from '../../central/src/config.js';
+import { configReference } from '../../lib/src/config-reference.js';
 import { runCentral } from '../../central/src/main-central.js';
 import type { CentralApp } from '../../central/src/app.js';
 import type { ReloadResult } from '../../central/src/policy/policy-publisher.js';
@@ -74,7 +78,10 @@ void t.test(
       path.resolve(import.meta.dirname, '../../docs/central.md'),
       'utf8',
     );
-    t.ok(doc.includes(configReference()), 'regenerate with configReference() if this fails');
+    t.ok(
+      doc.includes(configReference(CentralConfigSchema)),
+      'regenerate with configReference(CentralConfigSchema) if this fails',
+    );
   },
 );
 

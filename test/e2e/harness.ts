@@ -12,9 +12,15 @@ import { stringify as toYaml } from 'yaml';
 import { AgentApp } from '../../agent/src/app.js';
 import { loadAgentConfig } from '../../agent/src/config/agent-config.js';
 import type { MqttClient } from 'mqtt';
+import { CentralApp } from '../../central/src/app.js';
+import { parseCentralConfig } from '../../central/src/config.js';
+import { JournalReader } from '../../agent/src/journal/journal-reader.js';
+import { openReadonlyDatabase } from '../../agent/src/journal/journal-database.js';
 import { Logger } from '../../lib/src/log.js';
 import { AgentStateSchema, type AgentState } from '../../protocol/src/agent-state.js';
-import { stateTopic } from '../../protocol/src/topics.js';
+import { AgentEventSchema, type AgentEvent } from '../../protocol/src/events.js';
+import type { JournalEntry } from '../../protocol/src/journal-entry.js';
+import { cmdTopic, evtTopic, stateTopic } from '../../protocol/src/topics.js';
 import type { Policy } from '../../protocol/src/policy-schema.js';
 import { BROKER, makePki, tempDir, type TestPki } from '../certs/helpers.js';
 import { BORNY, makeAdminKey, OPERATOR_CN, type AdminKey } from '../central/helpers.js';
@@ -163,4 +169,113 @@ export async function stateWhere(
     client.on('message', onMessage);
     client.subscribe(topic, { qos: 1 });
   });
+}
+
+export type OnlineState = Extract<AgentState, { status: 'online' }>;
+
+/** Like stateWhere, for an `online` state only (typed: bootId, health, sessions). */
+export async function onlineStateWhere(
+  client: MqttClient,
+  check: (state: OnlineState) => boolean,
+  timeoutMs = 10_000,
+): Promise<OnlineState> {
+  const state = await stateWhere(client, (s) => s.status === 'online' && check(s), timeoutMs);
+  if (state.status !== 'online') throw new Error('unreachable: the check only takes online states');
+  return state;
+}
+
+/** The embedded broker (aedes) in this process, on a free loopback port; returns the port. */
+export async function startEmbeddedCentral(t: Test, world: World): Promise<number> {
+  const config = parseCentralConfig(
+    {
+      listen: { host: '127.0.0.1' },
+      tls: {
+        caFile: world.pki.paths.caBundle,
+        certFile: path.join(world.brokerDir, 'chain.pem'),
+        keyFile: path.join(world.brokerDir, 'key.pem'),
+        crlFile: world.pki.paths.crlBundle,
+      },
+      policy: {
+        bundleFile: world.bundleFile,
+        adminPublicKeyFile: world.adminKeyFile,
+        adminKid: world.admin.kid,
+      },
+      dataDir: path.join(world.dir, 'central-data'),
+    },
+    path.join(world.dir, 'central.yaml'),
+  );
+  const log = new Logger('central', { level: 'error', sink: { write: () => undefined } });
+  const app = new CentralApp({ config, log, port: 0 });
+  t.teardown(() => app.stop('test-teardown'));
+  await app.start();
+  return app.broker.address.port;
+}
+
+/**
+ * Resolves with the first event of the box on its `evt` topic that satisfies
+ * `check` (bounded). The client must already be subscribed to that topic.
+ */
+export async function eventWhere(
+  client: MqttClient,
+  check: (event: AgentEvent, retained: boolean) => boolean,
+  timeoutMs = 10_000,
+): Promise<AgentEvent> {
+  const topic = evtTopic(BORNY.siteId);
+  return new Promise<AgentEvent>((resolve, reject) => {
+    const onMessage = (got: string, payload: Buffer, packet: { retain: boolean }): void => {
+      if (got !== topic || payload.length === 0) return;
+      let parsed;
+      try {
+        parsed = AgentEventSchema.safeParse(JSON.parse(payload.toString('utf8')));
+      } catch {
+        return; // not JSON: not an event of the box
+      }
+      if (!parsed.success || !check(parsed.data, packet.retain)) return;
+      clearTimeout(timer);
+      client.off('message', onMessage);
+      resolve(parsed.data);
+    };
+    const timer = setTimeout(() => {
+      client.off('message', onMessage);
+      reject(new Error(`no matching event on ${topic} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    client.on('message', onMessage);
+  });
+}
+
+/** The box's acknowledgement or refusal of the command `commandId` (bounded). */
+export function answerTo(
+  client: MqttClient,
+  commandId: string,
+  timeoutMs = 10_000,
+): Promise<AgentEvent> {
+  return eventWhere(
+    client,
+    (e) => (e.type === 'command.ack' || e.type === 'command.reject') && e.commandId === commandId,
+    timeoutMs,
+  );
+}
+
+/**
+ * Publishes signed bytes on the box's `cmd` topic and returns its answer. The
+ * client must already be subscribed to the site's `evt` topic.
+ */
+export async function ask(
+  client: MqttClient,
+  bytes: Buffer,
+  commandId: string,
+): Promise<AgentEvent> {
+  const answer = answerTo(client, commandId);
+  await client.publishAsync(cmdTopic(BORNY.siteId), bytes, { qos: 1 });
+  return answer;
+}
+
+/** Every entry of a journal file, read without writing to it (the agent must be stopped or idle). */
+export function readJournal(file: string): JournalEntry[] {
+  const db = openReadonlyDatabase(file);
+  try {
+    return [...new JournalReader(db).entries()];
+  } finally {
+    db.close();
+  }
 }

@@ -28,9 +28,27 @@ export const AgentConfigSchema = z.strictObject({
       .min(1)
       .max(253)
       .describe('name expected in the broker certificate (DNS or IP SAN)'),
-    keepaliveSec: z.number().int().min(5).max(600).default(30),
-    reconnectMinMs: z.number().int().min(100).max(60_000).default(1_000),
-    reconnectMaxMs: z.number().int().min(1_000).max(600_000).default(60_000),
+    keepaliveSec: z
+      .number()
+      .int()
+      .min(5)
+      .max(600)
+      .default(30)
+      .describe('MQTT keepalive; the broker publishes the offline last will after 1.5x this'),
+    reconnectMinMs: z
+      .number()
+      .int()
+      .min(100)
+      .max(60_000)
+      .default(1_000)
+      .describe('first reconnection delay cap (full jitter)'),
+    reconnectMaxMs: z
+      .number()
+      .int()
+      .min(1_000)
+      .max(600_000)
+      .default(60_000)
+      .describe('largest reconnection delay cap'),
   }),
   tls: z.strictObject({
     caFile: FileSchema.describe('ca-bundle.pem: root and intermediates'),
@@ -45,7 +63,13 @@ export const AgentConfigSchema = z.strictObject({
   policyFile: FileSchema.optional().describe(
     'signed policy bundle to start with before the broker delivers one (default: <dataDir>/policy.json)',
   ),
-  maxSessions: z.number().int().min(1).max(16).default(4),
+  maxSessions: z
+    .number()
+    .int()
+    .min(1)
+    .max(16)
+    .default(4)
+    .describe('simultaneous transmissions on this box; more are refused (session-limit)'),
   clockSync: z
     .enum(['timesyncd', 'assume'])
     .default('timesyncd')
@@ -53,7 +77,12 @@ export const AgentConfigSchema = z.strictObject({
       'how the box knows its clock is synchronised: systemd-timesyncd, or assume (labs and demo only)',
     ),
   log: z
-    .strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') })
+    .strictObject({
+      level: z
+        .enum(['debug', 'info', 'warn', 'error'])
+        .default('info')
+        .describe('JSON lines on stderr; secrets are redacted'),
+    })
     .default({ level: 'info' }),
 });
 export type AgentConfig = z.output<typeof AgentConfigSchema>;

@@ -29,6 +29,12 @@ export interface CommandVerifierOptions {
   readonly clockTrust: ClockTrust;
   readonly replay: ReplayStore;
   readonly log?: Logger;
+  /**
+   * The replay store could not record an id (disk full, read-only): the
+   * wiring raises the journal-unwritable alarm, as the SessionManager does
+   * when its own append fails (an open on a full disk fails here first).
+   */
+  readonly onStoreFailure?: (detail: string) => void;
 }
 
 export interface VerifyMeta {
@@ -153,8 +159,9 @@ export class CommandVerifier {
       this.#opts.log?.error('replay store cannot record a command id', err, {
         commandId: command.id,
       });
-      const why = err instanceof Error ? err.message : String(err);
-      return { reason: 'journal-unwritable', detail: `replay store write failed: ${why}` };
+      const detail = `replay store write failed: ${err instanceof Error ? err.message : String(err)}`;
+      this.#opts.onStoreFailure?.(detail);
+      return { reason: 'journal-unwritable', detail };
     }
     if (fresh) return null;
     return { reason: 'replay', detail: `command ${command.id} was already received` };

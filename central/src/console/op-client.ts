@@ -90,11 +90,25 @@ export class OpClient {
           ),
         );
       }, this.options.replyTimeoutMs);
+      // Mosquitto forces the client id to the certificate CN (docs/central.md): a
+      // second console of the same person takes this connection over. Say so at
+      // once rather than time out as if the box were silent: it may have acted.
+      const onClose = (): void => {
+        cancel();
+        reject(
+          new VigieError(
+            'broker-unreachable',
+            `the broker closed the connection before the box answered (another console with the same certificate?); the command may have been applied: check with \`vigie op sessions\``,
+          ),
+        );
+      };
       cancel = () => {
         clearTimeout(timer);
         client.removeListener('message', onMessage);
+        client.removeListener('close', onClose);
       };
       client.on('message', onMessage);
+      client.on('close', onClose);
     });
     return { promise, cancel };
   }

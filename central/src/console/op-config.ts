@@ -19,18 +19,33 @@ export const OpConfigSchema = z.strictObject({
     keyFile: FileSchema.describe('the operator Ed25519 private key (mode 0600)'),
   }),
   broker: z.strictObject({
-    url: z.string().regex(/^mqtts:\/\/[^/\s:]+:\d{1,5}$/, 'must be mqtts://host:port'),
-    servername: z.string().min(1).max(253),
+    url: z
+      .string()
+      .regex(/^mqtts:\/\/[^/\s:]+:\d{1,5}$/, 'must be mqtts://host:port')
+      .describe('the central MQTT broker'),
+    servername: z.string().min(1).max(253).describe('name in the broker certificate'),
   }),
   tls: z.strictObject({
-    caFile: FileSchema,
+    caFile: FileSchema.describe('ca-bundle.pem'),
     certFile: FileSchema.describe("the operator's person certificate chain"),
-    keyFile: FileSchema,
-    crlFile: FileSchema,
+    keyFile: FileSchema.describe('its private key (mode 0600)'),
+    crlFile: FileSchema.describe('crl-bundle.pem'),
   }),
-  lang: z.enum(['fr', 'en']).default('fr'),
-  replyTimeoutSec: z.number().int().min(1).max(120).default(15),
-  commandLifetimeSec: z.number().int().min(10).max(300).default(60),
+  lang: z.enum(['fr', 'en']).default('fr').describe('language of refusal messages'),
+  replyTimeoutSec: z
+    .number()
+    .int()
+    .min(1)
+    .max(120)
+    .default(15)
+    .describe("how long to wait for the box's acknowledgement"),
+  commandLifetimeSec: z
+    .number()
+    .int()
+    .min(10)
+    .max(300)
+    .default(60)
+    .describe('expiresAt - issuedAt of each command: a late delivery is refused as stale'),
 });
 export type OpConfig = z.output<typeof OpConfigSchema>;
 

@@ -1,10 +1,10 @@
 /**
- * The configuration reference of docs/central.md, generated from the schema
- * (zod's JSON Schema export), so the docs cannot drift from the code:
- * test/central/config.test.ts checks the page contains this exact table.
+ * Configuration references for the docs, generated from each configuration's
+ * schema (zod's JSON Schema export), so the docs cannot drift from the code:
+ * a test per deployable checks its page contains this exact table
+ * (docs/central.md, docs/agent.md).
  */
 import { z } from 'zod';
-import { CentralConfigSchema } from './config.js';
 
 interface JsonSchemaNode {
   type?: string;
@@ -46,8 +46,8 @@ function rows(node: JsonSchemaNode, prefix: string, parentRequired: boolean): st
 }
 
 /** A Markdown table: key, type, default (or "required"), description. */
-export function configReference(): string {
-  const schema = z.toJSONSchema(CentralConfigSchema, { io: 'input' }) as JsonSchemaNode;
+export function configReference(configSchema: z.ZodType): string {
+  const schema = z.toJSONSchema(configSchema, { io: 'input' }) as JsonSchemaNode;
   return [
     '| key | type | default | meaning |',
     '| --- | --- | --- | --- |',
