@@ -35,6 +35,11 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const DIST_MAIN = path.join(ROOT, 'dist/cli/src/main.js');
 /** Another built entry with the same arguments, to compare a change (e.g. a leaner import graph). */
 const ENTRY = process.env.VIGIE_BENCH_AGENT_ENTRY;
+/** The node flags of the box's unit file: the agent is measured as it runs there. */
+const UNIT_NODE_FLAGS =
+  /^ExecStart=\/usr\/bin\/node (.*?) \/opt\/vigie\//m.exec(
+    readFileSync(path.join(ROOT, 'os-image/systemd/vigie-agent.service'), 'utf8'),
+  )?.[1] ?? '';
 const quiet = new Logger('bench', { level: 'error', sink: { write: () => undefined } });
 
 /** True when dist/ is missing or any source it is built from is newer. */
@@ -171,7 +176,8 @@ async function agentRun(args: string[], run: number): Promise<Sample> {
   const config = await world.agentConfigFile(port, path.join(world.dir, `agent-data-${run}`));
   const seenBefore = states.length;
   const t0 = performance.now();
-  const child = spawn(process.execPath, [...args, 'agent', '--config', config], {
+  const flags = (process.env.VIGIE_BENCH_NODE_FLAGS ?? UNIT_NODE_FLAGS).split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...flags, ...args, 'agent', '--config', config], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -274,7 +280,7 @@ const mb = (xs: Sample[]): number => median(xs.map((x) => x.rssMb));
 const ms = (xs: number[]): string => `${median(xs).toFixed(0)} ms`;
 const [agentMb, mqttMb, nodeMb] = [mb(agent), mb(bareMqtt), mb(bareNode)];
 console.log(
-  `agent process: ${how}; medians of ${RUNS} runs, RSS after ${IDLE_MS / 1000} s online and idle`,
+  `agent process: node ${process.env.VIGIE_BENCH_NODE_FLAGS ?? UNIT_NODE_FLAGS} ${how}; medians of ${RUNS} runs, RSS after ${IDLE_MS / 1000} s online and idle`,
 );
 console.log(
   `agent idle RSS ${agentMb.toFixed(1)} MB (target < 80 MB: ${agentMb < 80 ? 'met' : 'NOT met'}); ` +

@@ -6,7 +6,7 @@
 import { randomUUID, createPrivateKey } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { loadTlsMaterial, type TlsMaterial } from '../../certs/src/index.js';
+import { loadTlsMaterial, type TlsMaterial } from '../../certs/src/tls-profile.js';
 import { readTextFile } from '../../lib/src/files.js';
 import type { Logger } from '../../lib/src/log.js';
 import type { AgentEvent } from '../../protocol/src/events.js';

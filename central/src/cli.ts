@@ -5,8 +5,6 @@
  * configuration and ACL for sites that run Mosquitto instead.
  */
 import type { Command } from 'commander';
-import { runCentral } from './main-central.js';
-import { readVerifiedPolicy, writeMosquittoSetup } from './mosquitto/mosquitto-setup.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -48,6 +46,8 @@ function registerMosquittoConfig(central: Command): void {
     )
     .requiredOption('--out <dir>', 'directory for mosquitto.conf and acl (replaced)')
     .action(async (opts: MosquittoOptions) => {
+      const { readVerifiedPolicy, writeMosquittoSetup } =
+        await import('./mosquitto/mosquitto-setup.js');
       const policy = await readVerifiedPolicy(opts.policy, opts.adminKey, opts.adminKid);
       const tls = (name: string): string => `${opts.tlsDir}/${name}`;
       const setup = await writeMosquittoSetup({
@@ -86,6 +86,8 @@ export function registerCentralCommands(program: Command): void {
         cmd.help({ error: true });
         return;
       }
+      // Imported when run: the broker (aedes) stays out of every other command.
+      const { runCentral } = await import('./main-central.js');
       await runCentral(opts.config);
     });
   registerMosquittoConfig(central);

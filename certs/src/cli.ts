@@ -1,16 +1,17 @@
 /**
  * `vigie pki ...`: thin commander wiring over the PKI modules. Output goes to
  * stdout, one fact a line; private keys are only ever written to files.
+ *
+ * Operations that create certificates load @peculiar/x509 and are imported
+ * when their command runs, so that `vigie agent` never loads them.
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import { PERSON_ROLES, type PersonRole } from './identity.js';
 import type { IssueRequest } from './leaf-request.js';
-import { regenerateCrls, type CrlSummary } from './pki-crl.js';
-import { initPki } from './pki-init.js';
-import { issueCertificate, type IssueResult } from './pki-issue.js';
+import type { CrlSummary } from './pki-crl.js';
+import type { IssueResult } from './pki-issue.js';
 import { formatCertificateTable, formatParisTime, listCertificates } from './pki-list.js';
-import { revokeCertificate } from './pki-revoke.js';
 import { REVOCATION_REASONS } from './revocation-reasons.js';
 
 function wholeNumber(value: string): number {
@@ -70,6 +71,7 @@ async function runIssue(
   request: IssueRequest,
   opts: IssueCommonOptions,
 ): Promise<void> {
+  const { issueCertificate } = await import('./pki-issue.js');
   const result = await issueCertificate({
     dir: pkiDir(cmd),
     outDir: opts.out,
@@ -171,6 +173,7 @@ Example:
 Then give peers ca-bundle.pem and crl-bundle.pem, and run \`vigie pki crl\` from a daily timer.`,
     )
     .action(async (opts: { org: string; crlDays: number }, cmd: Command) => {
+      const { initPki } = await import('./pki-init.js');
       const result = await initPki({
         dir: pkiDir(cmd),
         organization: opts.org,
@@ -213,6 +216,7 @@ Peers see the revocation once they reload crl-bundle.pem.`,
       }
       const target =
         opts.serial !== undefined ? { serial: opts.serial } : { name: opts.name ?? '' };
+      const { revokeCertificate } = await import('./pki-revoke.js');
       const result = await revokeCertificate({ dir: pkiDir(cmd), target, reason: opts.reason });
       print([
         `revoked ${result.serial} (${result.subject}) for ${result.reason}`,
@@ -253,6 +257,7 @@ Examples:
     .description('re-sign every CRL with a fresh next-update date (run from a daily timer)')
     .option('--days <n>', 'days until the next update (default: as set at init, 7)', wholeNumber)
     .action(async (opts: { days?: number }, cmd: Command) => {
+      const { regenerateCrls } = await import('./pki-crl.js');
       const summaries = await regenerateCrls({
         dir: pkiDir(cmd),
         ...(opts.days === undefined ? {} : { days: opts.days }),

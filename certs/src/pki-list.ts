@@ -2,6 +2,7 @@
  * `vigie pki list`: the index as a table for a person, one certificate a line,
  * times in Europe/Paris with their offset.
  */
+import { formatParis } from '../../protocol/src/paris-time.js';
 import { readIndex, type IndexEntry } from './pki-index.js';
 import { pkiPaths } from './pki-layout.js';
 
@@ -10,19 +11,10 @@ export async function listCertificates(dir: string): Promise<IndexEntry[]> {
   return index.certificates;
 }
 
-const PARIS = new Intl.DateTimeFormat('sv-SE', {
-  timeZone: 'Europe/Paris',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  timeZoneName: 'longOffset',
-});
-
 /** Stored in UTC, shown in Europe/Paris time with the offset (DESIGN, What people see). */
 export function formatParisTime(iso: string): string {
-  return PARIS.format(new Date(iso)).replace('GMT', '');
+  // "2026-11-29 05:29 (UTC+01:00)" -> "2026-11-29 05:29 +01:00"
+  return formatParis(new Date(iso)).replace(/\(UTC([+-]\d\d:\d\d)\)$/, '$1');
 }
 
 function status(entry: IndexEntry, now: Date): string {

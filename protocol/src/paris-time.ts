@@ -1,24 +1,29 @@
 /**
  * Europe/Paris calendar arithmetic. Times are stored in UTC; the convention's
  * dates and the time windows are French local dates and hours, so they are
- * read in Europe/Paris (with its daylight-saving changes) through Intl.
+ * read in Europe/Paris, with its daylight-saving changes.
+ *
+ * The rule is computed, not looked up through Intl: in force in France since
+ * 1996 (EU Directive 2000/84/EC), summer time (UTC+2) runs from the last
+ * Sunday of March, 01:00 UTC, to the last Sunday of October, 01:00 UTC;
+ * otherwise UTC+1. Asking Intl for a time zone maps ICU's zone and locale
+ * data into the process (measured: +8.5 MB RSS), which the edge box cannot
+ * afford for two numbers. test/protocol/paris-time.test.ts compares this rule
+ * with ICU's tz data, so a change of the law (or of ICU) shows up as a failure.
  */
 export const PARIS = 'Europe/Paris';
 
 export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
 
-const PARTS = new Intl.DateTimeFormat('en-GB', {
-  timeZone: PARIS,
-  hourCycle: 'h23',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-  weekday: 'short',
-});
+const HOUR_MS = 3_600_000;
+
+/** 01:00 UTC on the last Sunday of `month` (0-based) of `year`. */
+function lastSundayAt1Utc(year: number, month: number): number {
+  const lastDay = new Date(Date.UTC(year, month + 1, 0));
+  const day = lastDay.getUTCDate() - lastDay.getUTCDay();
+  return Date.UTC(year, month, day, 1);
+}
 
 export interface ParisParts {
   readonly date: string; // YYYY-MM-DD
@@ -28,25 +33,23 @@ export interface ParisParts {
 }
 
 export function parisParts(instant: Date): ParisParts {
-  const parts: Record<string, string> = {};
-  for (const part of PARTS.formatToParts(instant)) parts[part.type] = part.value;
-  const [y, mo, d, h, mi, s] = ['year', 'month', 'day', 'hour', 'minute', 'second'].map((k) =>
-    Number(parts[k]),
-  );
-  const weekday = (parts.weekday ?? '').toLowerCase().slice(0, 3) as Weekday;
-  const wallMs =
-    Date.UTC(y ?? 0, (mo ?? 1) - 1, d ?? 1, h ?? 0, mi ?? 0, s ?? 0) + instant.getUTCMilliseconds();
+  const wallMs = instant.getTime() + parisOffsetMs(instant);
+  const wall = new Date(wallMs);
+  const pad = (n: number): string => String(n).padStart(2, '0');
   return {
-    date: `${parts.year}-${parts.month}-${parts.day}`,
-    weekday,
-    minuteOfDay: (h ?? 0) * 60 + (mi ?? 0),
+    date: `${String(wall.getUTCFullYear()).padStart(4, '0')}-${pad(wall.getUTCMonth() + 1)}-${pad(wall.getUTCDate())}`,
+    weekday: WEEKDAYS[(wall.getUTCDay() + 6) % 7] as Weekday,
+    minuteOfDay: wall.getUTCHours() * 60 + wall.getUTCMinutes(),
     wallMs,
   };
 }
 
 /** Offset of Paris from UTC at `instant`, in milliseconds (+1h or +2h). */
 export function parisOffsetMs(instant: Date): number {
-  return parisParts(instant).wallMs - instant.getTime();
+  const t = instant.getTime();
+  const year = instant.getUTCFullYear();
+  const summer = t >= lastSundayAt1Utc(year, 2) && t < lastSundayAt1Utc(year, 9);
+  return (summer ? 2 : 1) * HOUR_MS;
 }
 
 /** The UTC instant of 00:00 Europe/Paris on `date` (YYYY-MM-DD). DST never changes at midnight in France. */

@@ -6,7 +6,11 @@
  * pipeline, which gets each command's raw payload and its retain flag.
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { clientTlsOptions, disableNagle, type TlsMaterial } from '../../../certs/src/index.js';
+import {
+  clientTlsOptions,
+  disableNagle,
+  type TlsMaterial,
+} from '../../../certs/src/tls-profile.js';
 import type { Logger } from '../../../lib/src/log.js';
 import { JitteredBackoff } from './backoff.js';
 

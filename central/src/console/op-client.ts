@@ -5,7 +5,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
-import { clientTlsOptions, disableNagle, type TlsMaterial } from '../../../certs/src/index.js';
+import {
+  clientTlsOptions,
+  disableNagle,
+  type TlsMaterial,
+} from '../../../certs/src/tls-profile.js';
 import { VigieError } from '../../../lib/src/errors.js';
 import { CommandSchema, type Command } from '../../../protocol/src/commands.js';
 import { signEnvelope, type Signer } from '../../../protocol/src/envelope.js';

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import mqtt from 'mqtt';
-import { clientTlsOptions, loadTlsMaterial } from '../../../certs/src/index.js';
+import { clientTlsOptions, loadTlsMaterial } from '../../../certs/src/tls-profile.js';
 import { readTextFile } from '../../../lib/src/files.js';
 import type { Command } from '../../../protocol/src/commands.js';
 import { parsePrivateKeyPem } from '../../../protocol/src/ed25519.js';
