@@ -7,6 +7,7 @@ import { randomUUID, createPrivateKey } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { loadTlsMaterial, type TlsMaterial } from '../../certs/src/tls-profile.js';
+import { isVigieError } from '../../lib/src/errors.js';
 import { readTextFile } from '../../lib/src/files.js';
 import type { Logger } from '../../lib/src/log.js';
 import type { AgentEvent } from '../../protocol/src/events.js';
@@ -28,6 +29,7 @@ import {
   SqliteKeyValues,
   SqliteReplayStore,
 } from './journal/index.js';
+import { unavailableStores, type AgentStores } from './journal/unavailable-stores.js';
 import { BrokerLink } from './link/broker-link.js';
 import { CommandVerifier } from './pipeline/command-verifier.js';
 import { PolicyKeeper } from './policy/policy-keeper.js';
@@ -35,7 +37,7 @@ import type { Clocks } from './ports.js';
 import { AgentEvents } from './sessions/agent-events.js';
 import { CommandProcessor } from './sessions/command-processor.js';
 import { JOURNAL_TYPES } from './sessions/journal-types.js';
-import { recoverAfterRestart } from './sessions/restart-recovery.js';
+import { findUnclosedSessions, recoverAfterRestart } from './sessions/restart-recovery.js';
 import { SessionManager } from './sessions/session-manager.js';
 import { LocalTrackingTransmitter } from './sessions/transmitter.js';
 import { offlineState, onlineState } from './state.js';
@@ -52,9 +54,9 @@ export interface AgentAppOptions {
 
 interface Parts {
   tls: TlsMaterial;
-  journal: SqliteJournal;
-  replay: SqliteReplayStore;
-  kv: SqliteKeyValues;
+  journal: AgentStores['journal'];
+  replay: AgentStores['replay'];
+  kv: AgentStores['kv'];
   keeper: PolicyKeeper;
   manager: SessionManager;
   processor: CommandProcessor;
@@ -91,11 +93,23 @@ export class AgentApp {
   }
 
   async #start(): Promise<void> {
-    const { config, log } = this.options;
+    const { config } = this.options;
     const tls = await loadTlsMaterial(config.tls);
     const adminPem = await readTextFile(config.admin.publicKeyFile, 'administrator public key');
     const adminKeyring = Keyring.fromPems([{ kid: config.admin.kid, publicKeyPem: adminPem }]);
     await fs.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+    const { journal, replay, kv } = this.#openStores(tls);
+    const knownSessionIds = this.#recover(journal, tls);
+    this.#parts = this.#build({ tls, journal, replay, kv, adminKeyring });
+    this.#parts.manager.rememberSessionIds(knownSessionIds);
+    await this.#loadKeptPolicy();
+    this.#parts.manager.start();
+    this.#parts.link.start();
+  }
+
+  /** The journal database, or fail-closed stand-ins when it cannot be opened at all. */
+  #openStores(tls: TlsMaterial): AgentStores {
+    const { config, log } = this.options;
     const file = journalFileIn(config.dataDir);
     const journal = new SqliteJournal({
       file,
@@ -105,42 +119,57 @@ export class AgentApp {
       clocks: this.clocks,
       logger: log.child('journal'),
     });
-    journal.open();
     const replay = new SqliteReplayStore({ file });
     const kv = new SqliteKeyValues({ file });
-    replay.open();
-    kv.open();
-    journal.append('agent.started', {
-      version: this.options.version,
-      clockSync: config.clockSync,
-      certificateNotAfter: new Date(tls.leaf.validTo).toISOString(),
-    });
-    // Rule 4, before anything can act: close what a crash left open; reconnect nothing.
-    const recovery = recoverAfterRestart(
-      journal.entriesOfTypes([
-        JOURNAL_TYPES.openAccepted,
-        JOURNAL_TYPES.opened,
-        JOURNAL_TYPES.closed,
-      ]),
-      journal,
-    );
-    if (recovery.closed.length > 0) {
-      log.warn('sessions left open by the previous run closed with agent-restart', {
-        sessions: recovery.closed,
-      });
+    try {
+      journal.open();
+      replay.open();
+      kv.open();
+      return { journal, replay, kv };
+    } catch (err) {
+      if (!isVigieError(err, 'journal-unwritable')) throw err;
+      for (const store of [kv, replay, journal]) store.close();
+      log.error('journal cannot be opened: starting fail closed, every open refused', err);
+      return unavailableStores(err.message);
     }
-    this.#parts = this.#build({ tls, journal, replay, kv, adminKeyring });
-    this.#parts.manager.rememberSessionIds(recovery.knownSessionIds);
-    await this.#loadKeptPolicy();
-    this.#parts.manager.start();
-    this.#parts.link.start();
+  }
+
+  /**
+   * Rule 4, before anything can act: close in the journal what a crash left
+   * open; reconnect nothing. On a journal that cannot be written (disk full,
+   * read-only) the agent still starts, fail closed: every open is refused with
+   * `journal-unwritable` and its state says so, which tells the watch room
+   * more than a box that stays offline. The unclosed ids are still known, so
+   * they can never be opened again.
+   */
+  #recover(journal: AgentStores['journal'], tls: TlsMaterial): string[] {
+    const { config, log } = this.options;
+    const types = [JOURNAL_TYPES.openAccepted, JOURNAL_TYPES.opened, JOURNAL_TYPES.closed];
+    try {
+      journal.append('agent.started', {
+        version: this.options.version,
+        clockSync: config.clockSync,
+        certificateNotAfter: new Date(tls.leaf.validTo).toISOString(),
+      });
+      const recovery = recoverAfterRestart(journal.entriesOfTypes(types), journal);
+      if (recovery.closed.length > 0) {
+        log.warn('sessions left open by the previous run closed with agent-restart', {
+          sessions: recovery.closed,
+        });
+      }
+      return [...recovery.knownSessionIds];
+    } catch (err) {
+      if (!isVigieError(err, 'journal-unwritable')) throw err;
+      log.error('journal unwritable at start: every open will be refused', err);
+      return findUnclosedSessions(journal.entriesOfTypes(types)).known;
+    }
   }
 
   #build(base: {
     tls: TlsMaterial;
-    journal: SqliteJournal;
-    replay: SqliteReplayStore;
-    kv: SqliteKeyValues;
+    journal: AgentStores['journal'];
+    replay: AgentStores['replay'];
+    kv: AgentStores['kv'];
     adminKeyring: Keyring;
   }): Parts {
     const { config, log } = this.options;
@@ -242,20 +271,19 @@ export class AgentApp {
     switch (outcome.kind) {
       case 'unchanged':
         return;
-      case 'refused': {
-        const events = new AgentEvents(
-          this.options.config.siteId,
-          this.options.config.boxId,
-          this.clocks,
-        );
-        parts.journal.append('policy.refused', { code: outcome.code, message: outcome.message });
+      case 'refused':
+        this.#journalQuietly('policy.refused', { code: outcome.code, message: outcome.message });
         this.#alarm(
-          events.alarm('policy-rejected', 'warning', `${outcome.code}: ${outcome.message}`),
+          this.#events().alarm('policy-rejected', 'warning', `${outcome.code}: ${outcome.message}`),
         );
         return;
-      }
       case 'applied':
         await this.#policyApplied(outcome.policy.version, 'broker');
+        if (outcome.keptError) {
+          this.options.log.error('policy applied but not kept', undefined, {
+            why: outcome.keptError,
+          });
+        }
     }
   }
 
@@ -263,10 +291,25 @@ export class AgentApp {
     const parts = this.#parts;
     const policy = parts?.keeper.current;
     if (!parts || !policy) return;
-    parts.journal.append('policy.applied', { version, from });
+    // Applied before it is journaled: a revocation must take effect even when
+    // the journal cannot be written (that failure raises its own alarm).
     await parts.processor.setPolicy(policy);
+    this.#journalQuietly('policy.applied', { version, from });
     this.options.log.info('policy applied', { version, from });
     this.#publishState();
+  }
+
+  #events(): AgentEvents {
+    return new AgentEvents(this.options.config.siteId, this.options.config.boxId, this.clocks);
+  }
+
+  /** Journals a fact whose act already happened; a failure is logged, never thrown. */
+  #journalQuietly(type: string, data: Record<string, unknown>): void {
+    try {
+      this.#parts?.journal.append(type, data);
+    } catch (err) {
+      this.options.log.error(`could not journal ${type}`, err);
+    }
   }
 
   #alarm(event: AgentEvent): void {

@@ -138,3 +138,39 @@ void t.test(
     );
   },
 );
+
+void t.test(
+  'an agent restarted on a full disk comes online fail closed: it says so and refuses opens',
+  async (t) => {
+    let stopAgent = async (): Promise<void> => undefined;
+    const mount = await tinyTmpfs(t, '1m', () => stopAgent());
+    if ('skip' in mount) {
+      void t.skip(mount.skip, (st) => st.end());
+      return;
+    }
+    const world = await makeWorld(t);
+    const port = await startEmbeddedCentral(t, world);
+    const op = connect(t, port, await world.pki.material(world.operatorDir), 'op:e2e:watch2');
+    await connected(op);
+    const configFile = await world.agentConfigFile(port, mount.dir);
+    const first = await startAgent(t, configFile);
+    const opFile = await world.opConfigFile(port);
+    await openSession(opFile, OPEN); // left open: the next boot must close it (rule 4)
+    await first.app.stop('shutdown');
+
+    fillDisk(path.join(mount.dir, 'filler'));
+    const degraded = onlineStateWhere(
+      op,
+      (s) => s.policyVersion === 12 && !s.health.journalWritable,
+    );
+    const second = await startAgent(t, configFile);
+    stopAgent = () => second.app.stop('test-teardown');
+    await degraded;
+    t.pass('online, with journalWritable false in its retained state');
+    await t.rejects(openSession(opFile, OPEN), {
+      code: 'command-refused',
+      message: /\(journal-unwritable\)$/,
+    });
+    t.same(second.app.sessions, [], 'nothing opened');
+  },
+);

@@ -132,23 +132,61 @@ export class BrokerLink {
     await client.publishAsync(topic, payload, { qos: 1, retain });
   }
 
-  /** Publishes the offline state (an orderly stop sends no last will), then disconnects. */
+  /**
+   * Publishes the offline state (an orderly stop sends no last will), then
+   * disconnects. Bounded: mqtt.js never settles a QoS 1 publish whose
+   * connection closes (reconnectPeriod 0), so a broker that goes away or stops
+   * answering during the stop must not hold the agent's shutdown forever.
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
     const client = this.#client;
     if (!client) return;
+    let acknowledged = false;
     try {
       if (client.connected) {
-        await client.publishAsync(this.options.stateTopic, this.options.offlineState, {
+        const published = client.publishAsync(this.options.stateTopic, this.options.offlineState, {
           qos: 1,
           retain: true,
         });
+        await acknowledgedOrGone(client, published, OFFLINE_ACK_TIMEOUT_MS);
+        acknowledged = true;
       }
     } catch (err) {
       this.options.logger.warn('could not publish the offline state', { err: String(err) });
     } finally {
-      await client.endAsync();
+      // Forced without the acknowledgement: a DISCONNECT to a dead peer could wait forever too.
+      await client.endAsync(!acknowledged);
     }
   }
+}
+
+/** How long an orderly stop waits for the broker to acknowledge the offline state. */
+const OFFLINE_ACK_TIMEOUT_MS = 2_000;
+
+/** Settles with `published`, or fails when the connection closes or `timeoutMs` passes first. */
+function acknowledgedOrGone(
+  client: MqttClient,
+  published: Promise<unknown>,
+  timeoutMs: number,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const settle = (err?: Error): void => {
+      clearTimeout(timer);
+      client.off('close', onClose);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onClose = (): void => settle(new Error('connection closed before the acknowledgement'));
+    const timer = setTimeout(
+      () => settle(new Error(`no acknowledgement within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    client.on('close', onClose);
+    published.then(
+      () => settle(),
+      (err: unknown) => settle(err instanceof Error ? err : new Error(String(err))),
+    );
+  });
 }

@@ -13,7 +13,7 @@ import type { Policy } from '../../../protocol/src/policy-schema.js';
 import { verifyPolicyBundle } from '../../../protocol/src/policy.js';
 
 export type PolicyOutcome =
-  | { kind: 'applied'; policy: Policy }
+  | { kind: 'applied'; policy: Policy; keptError: string | null }
   | { kind: 'unchanged' } // the same version again: a retained redelivery
   | { kind: 'refused'; code: string; message: string };
 
@@ -59,11 +59,17 @@ export class PolicyKeeper {
         message: `policy version ${policy.version} is older than version ${inForce} in force`,
       };
     }
-    if (keep) {
+    // Applied first, kept second: a newer policy may revoke an operator or a
+    // camera, and a full disk must not keep a revoked key in force.
+    this.#current = policy;
+    if (!keep) return { kind: 'applied', policy, keptError: null };
+    try {
       await fs.mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
       await writeFileDurable(this.file, bytes, { overwrite: true, mode: 0o600 });
+      return { kind: 'applied', policy, keptError: null };
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      return { kind: 'applied', policy, keptError: `not kept in ${this.file}: ${reason}` };
     }
-    this.#current = policy;
-    return { kind: 'applied', policy };
   }
 }
