@@ -22,6 +22,7 @@ import {
   eventWhere,
   makeWorld,
   onlineStateWhere,
+  readJournal,
   startAgent,
   type World,
 } from './harness.js';
@@ -149,7 +150,7 @@ void t.test(
       (e) => e.type === 'session.closed' && e.sessionId === earlyId,
     );
     t.match(await closeSession(opFile, earlyId, undefined, undefined), /transmission fermée/);
-    t.match(await closedEvent, { type: 'session.closed', reason: 'close-command' });
+    t.match(await closedEvent, { type: 'session.closed', reason: 'intervention-ended' });
     t.same(
       agent.app.sessions.map((s) => s.id),
       [laterId],
@@ -166,3 +167,37 @@ void t.test(
     );
   },
 );
+
+/** `promise`, or a rejection naming `what` once `timeoutMs` has passed. */
+async function within<T>(promise: Promise<T>, what: string, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+void t.test('the agent stops promptly when the broker goes away just as it stops', async (t) => {
+  // Regression: the offline state was published with QoS 1 and awaited without
+  // bound; mqtt.js never settles such a publish once its connection closes, so
+  // stop() hung forever and the journal never got `agent.stopped`.
+  const world = await makeWorld(t);
+  const port = await freePort();
+  const central = await startCentralOn(t, world, port);
+  const op = await watcher(t, world, port, 'op:e2e:stop');
+  const ready = onlineStateWhere(op, (s) => s.policyVersion === 12);
+  const dataDir = path.join(world.dir, 'agent-data');
+  const agent = await startAgent(t, await world.agentConfigFile(port, dataDir));
+  await ready;
+  await op.endAsync();
+
+  await central.stop('outage');
+  await within(agent.app.stop('shutdown'), 'the agent’s stop', 5_000);
+  t.notOk(agent.app.connected, 'disconnected');
+  const last = readJournal(path.join(dataDir, 'journal.db')).at(-1);
+  t.match(last, { type: 'agent.stopped', data: { reason: 'shutdown' } }, 'the stop is journaled');
+});
