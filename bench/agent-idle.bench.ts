@@ -21,12 +21,11 @@ import { performance } from 'node:perf_hooks';
 import type { Test } from 'tap';
 import mqtt, { type MqttClient } from 'mqtt';
 import { CentralApp } from '../central/src/app.js';
-import { parseCentralConfig } from '../central/src/config.js';
 import { clientTlsOptions, disableNagle } from '../certs/src/tls-profile.js';
 import { Logger } from '../lib/src/log.js';
 import { AgentStateSchema, type AgentState } from '../protocol/src/agent-state.js';
 import { stateTopic } from '../protocol/src/topics.js';
-import { BORNY, makeWorld } from '../test/e2e/harness.js';
+import { BORNY, makeWorld, centralConfigFor } from '../test/e2e/harness.js';
 
 const RUNS = 5;
 const IDLE_MS = 3000; // online and quiet this long before RSS is read
@@ -81,24 +80,7 @@ const cleanups: (() => unknown)[] = [];
 const scope = { teardown: (fn: () => unknown) => cleanups.push(fn) } as unknown as Test;
 const world = await makeWorld(scope);
 
-const centralConfig = parseCentralConfig(
-  {
-    listen: { host: '127.0.0.1' },
-    tls: {
-      caFile: world.pki.paths.caBundle,
-      certFile: path.join(world.brokerDir, 'chain.pem'),
-      keyFile: path.join(world.brokerDir, 'key.pem'),
-      crlFile: world.pki.paths.crlBundle,
-    },
-    policy: {
-      bundleFile: world.bundleFile,
-      adminPublicKeyFile: world.adminKeyFile,
-      adminKid: world.admin.kid,
-    },
-    dataDir: path.join(world.dir, 'central-data'),
-  },
-  path.join(world.dir, 'central.yaml'),
-);
+const centralConfig = centralConfigFor(world);
 const central = new CentralApp({ config: centralConfig, log: quiet, port: 0 });
 await central.start();
 const port = central.broker.address.port;

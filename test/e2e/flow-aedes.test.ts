@@ -8,7 +8,6 @@ import { X509Certificate } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { CentralApp } from '../../central/src/app.js';
-import { parseCentralConfig } from '../../central/src/config.js';
 import {
   closeAll,
   closeSession,
@@ -27,28 +26,18 @@ import {
   openCommand,
   sign,
 } from '../agent/pipeline-fixtures.js';
-import { BORNY, makeWorld, startAgent, stateWhere, type World } from './harness.js';
+import {
+  BORNY,
+  makeWorld,
+  startAgent,
+  stateWhere,
+  type World,
+  centralConfigFor,
+} from './harness.js';
 import type { MqttClient } from 'mqtt';
 
 async function startCentral(t: Test, world: World): Promise<number> {
-  const config = parseCentralConfig(
-    {
-      listen: { host: '127.0.0.1' },
-      tls: {
-        caFile: world.pki.paths.caBundle,
-        certFile: path.join(world.brokerDir, 'chain.pem'),
-        keyFile: path.join(world.brokerDir, 'key.pem'),
-        crlFile: world.pki.paths.crlBundle,
-      },
-      policy: {
-        bundleFile: world.bundleFile,
-        adminPublicKeyFile: world.adminKeyFile,
-        adminKid: world.admin.kid,
-      },
-      dataDir: path.join(world.dir, 'central-data'),
-    },
-    path.join(world.dir, 'central.yaml'),
-  );
+  const config = centralConfigFor(world);
   const app = new CentralApp({ config, log: captureLog().logger, port: 0 });
   t.teardown(() => app.stop('test-teardown'));
   await app.start();

@@ -13,7 +13,7 @@ import { AgentApp } from '../../agent/src/app.js';
 import { loadAgentConfig } from '../../agent/src/config/agent-config.js';
 import type { MqttClient } from 'mqtt';
 import { CentralApp } from '../../central/src/app.js';
-import { parseCentralConfig } from '../../central/src/config.js';
+import { parseCentralConfig, type CentralConfig } from '../../central/src/config.js';
 import { JournalReader } from '../../agent/src/journal/journal-reader.js';
 import { openReadonlyDatabase } from '../../agent/src/journal/journal-database.js';
 import { Logger } from '../../lib/src/log.js';
@@ -184,9 +184,9 @@ export async function onlineStateWhere(
   return state;
 }
 
-/** The embedded broker (aedes) in this process, on a free loopback port; returns the port. */
-export async function startEmbeddedCentral(t: Test, world: World): Promise<number> {
-  const config = parseCentralConfig(
+/** The central configuration of a world, as `vigie central --config` would read it. */
+export function centralConfigFor(world: World): CentralConfig {
+  return parseCentralConfig(
     {
       listen: { host: '127.0.0.1' },
       tls: {
@@ -204,6 +204,11 @@ export async function startEmbeddedCentral(t: Test, world: World): Promise<numbe
     },
     path.join(world.dir, 'central.yaml'),
   );
+}
+
+/** The embedded broker (aedes) in this process, on a free loopback port; returns the port. */
+export async function startEmbeddedCentral(t: Test, world: World): Promise<number> {
+  const config = centralConfigFor(world);
   const log = new Logger('central', { level: 'error', sink: { write: () => undefined } });
   const app = new CentralApp({ config, log, port: 0 });
   t.teardown(() => app.stop('test-teardown'));

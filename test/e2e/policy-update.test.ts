@@ -15,7 +15,6 @@ import t, { type Test } from 'tap';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { CentralApp } from '../../central/src/app.js';
-import { parseCentralConfig } from '../../central/src/config.js';
 import { Logger } from '../../lib/src/log.js';
 import type { AgentEvent } from '../../protocol/src/events.js';
 import type { Policy } from '../../protocol/src/policy-schema.js';
@@ -32,28 +31,12 @@ import {
   readJournal,
   startAgent,
   type World,
+  centralConfigFor,
 } from './harness.js';
 
 /** The central service, with its handle kept: the test calls reload() on it. */
 async function startCentral(t: Test, world: World): Promise<CentralApp> {
-  const config = parseCentralConfig(
-    {
-      listen: { host: '127.0.0.1' },
-      tls: {
-        caFile: world.pki.paths.caBundle,
-        certFile: path.join(world.brokerDir, 'chain.pem'),
-        keyFile: path.join(world.brokerDir, 'key.pem'),
-        crlFile: world.pki.paths.crlBundle,
-      },
-      policy: {
-        bundleFile: world.bundleFile,
-        adminPublicKeyFile: world.adminKeyFile,
-        adminKid: world.admin.kid,
-      },
-      dataDir: path.join(world.dir, 'central-data'),
-    },
-    path.join(world.dir, 'central.yaml'),
-  );
+  const config = centralConfigFor(world);
   const log = new Logger('central', { level: 'error', sink: { write: () => undefined } });
   const app = new CentralApp({ config, log, port: 0 });
   t.teardown(() => app.stop('test-teardown'));

@@ -15,14 +15,13 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { MqttClient } from 'mqtt';
 import { CentralApp } from '../../central/src/app.js';
-import { parseCentralConfig } from '../../central/src/config.js';
 import { openSession } from '../../central/src/console/op-actions.js';
 import { AgentEventSchema, type AgentEvent } from '../../protocol/src/events.js';
 import type { AgentState } from '../../protocol/src/agent-state.js';
 import { cmdTopic, evtTopic } from '../../protocol/src/topics.js';
 import { captureLog, connect, connected } from '../central/helpers.js';
 import { closeCommand, sign } from '../agent/pipeline-fixtures.js';
-import { BORNY, makeWorld, stateWhere, type World } from './harness.js';
+import { BORNY, makeWorld, stateWhere, type World, centralConfigFor } from './harness.js';
 
 const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -30,24 +29,7 @@ const HOUR_MS = 3600 * 1000;
 const TTL_SEC = 30; // MIN_SESSION_TTL_SEC: the shortest session the protocol allows
 
 async function startCentral(t: Test, world: World): Promise<number> {
-  const config = parseCentralConfig(
-    {
-      listen: { host: '127.0.0.1' },
-      tls: {
-        caFile: world.pki.paths.caBundle,
-        certFile: path.join(world.brokerDir, 'chain.pem'),
-        keyFile: path.join(world.brokerDir, 'key.pem'),
-        crlFile: world.pki.paths.crlBundle,
-      },
-      policy: {
-        bundleFile: world.bundleFile,
-        adminPublicKeyFile: world.adminKeyFile,
-        adminKid: world.admin.kid,
-      },
-      dataDir: path.join(world.dir, 'central-data'),
-    },
-    path.join(world.dir, 'central.yaml'),
-  );
+  const config = centralConfigFor(world);
   const app = new CentralApp({ config, log: captureLog().logger, port: 0 });
   t.teardown(() => app.stop('test-teardown'));
   await app.start();
