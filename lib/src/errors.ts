@@ -54,6 +54,8 @@ export const ERROR_CATALOGUE = {
   'journal-key-unsupported': 'journal heads are signed with Ed25519 or ECDSA P-256 keys only',
   'journal-broken':
     'the journal does not verify: an entry or a signed head was altered, removed or reordered',
+  // cameras
+  'credentials-exposed': 'a credentials file is readable by other users; it must be mode 0600',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

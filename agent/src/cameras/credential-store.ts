@@ -1,0 +1,82 @@
+/**
+ * Camera credentials, per camera, from a file only the agent may read
+ * (mode 0600, owned by the agent's user): a file readable by anyone else is
+ * refused, the way ssh refuses a private key left open. Every password is
+ * registered with the redactor as it is read, so it can never reach a log,
+ * an event, an error or the journal (DESIGN rule 7).
+ *
+ * File format (JSON): {"cameras": {"<camera id or endpoint URN>": {"username": "...", "password": "..."}}}
+ */
+import { promises as fs } from 'node:fs';
+import { z } from 'zod';
+import { VigieError } from '../../../lib/src/errors.js';
+import type { Redactor } from '../../../lib/src/redact.js';
+import { formatIssues } from '../../../lib/src/schema.js';
+
+export interface CameraCredentials {
+  readonly username: string;
+  readonly password: string;
+}
+
+const CredentialsFileSchema = z.strictObject({
+  cameras: z.record(
+    z.string().min(1).max(200),
+    z.strictObject({
+      username: z.string().min(1).max(64),
+      password: z.string().min(4, 'is too short to be a camera password').max(128),
+    }),
+  ),
+});
+
+export class CredentialStore {
+  readonly #byKey: ReadonlyMap<string, CameraCredentials>;
+
+  private constructor(byKey: ReadonlyMap<string, CameraCredentials>) {
+    this.#byKey = byKey;
+  }
+
+  /** Reads and checks the file; registers every password with `redactor`. */
+  static async load(file: string, redactor: Redactor): Promise<CredentialStore> {
+    let stat;
+    try {
+      stat = await fs.stat(file);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      throw new VigieError('file-unreadable', `cannot read camera credentials ${file}: ${code}`);
+    }
+    if ((stat.mode & 0o077) !== 0) {
+      throw new VigieError(
+        'credentials-exposed',
+        `camera credentials ${file} are readable by others (mode ${(stat.mode & 0o777).toString(8)}): chmod 600 it`,
+      );
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(await fs.readFile(file, 'utf8'));
+    } catch {
+      // The parser's message may quote the file's content: say only where.
+      throw new VigieError('config-invalid', `camera credentials ${file} are not valid JSON`);
+    }
+    const parsed = CredentialsFileSchema.safeParse(raw);
+    if (!parsed.success) {
+      // Paths only: zod messages never quote the values, and values are secrets.
+      const lines = formatIssues(parsed.error.issues).join('\n  ');
+      throw new VigieError('config-invalid', `camera credentials ${file} are invalid:\n  ${lines}`);
+    }
+    const byKey = new Map(Object.entries(parsed.data.cameras));
+    for (const creds of byKey.values()) redactor.addSecret(creds.password);
+    return new CredentialStore(byKey);
+  }
+
+  /** Credentials for a camera, looked up by its annex id, then by its endpoint URN. */
+  get(cameraId: string | null, endpointUrn?: string): CameraCredentials | undefined {
+    return (
+      (cameraId !== null ? this.#byKey.get(cameraId) : undefined) ??
+      (endpointUrn !== undefined ? this.#byKey.get(endpointUrn) : undefined)
+    );
+  }
+
+  get size(): number {
+    return this.#byKey.size;
+  }
+}
