@@ -56,6 +56,8 @@ export const ERROR_CATALOGUE = {
     'the journal does not verify: an entry or a signed head was altered, removed or reordered',
   // cameras
   'credentials-exposed': 'a credentials file is readable by other users; it must be mode 0600',
+  'camera-timeout': 'a camera did not answer in time',
+  'camera-unusable': 'a camera answered but could not be described (authentication, SOAP fault)',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
