@@ -10,6 +10,17 @@ APT_PACKAGES=(
   openssl   # `openssl verify` in the PKI tests
   mosquitto # the real MQTT broker of the integration tests
   faketime  # wall-clock jumps under a running agent (libfaketime)
+  # The simulated cameras' live RTSP streams (GStreamer through /usr/bin/python3's gi),
+  # and ffmpeg/ffprobe, which read them as the agent will.
+  python3-gi
+  gir1.2-gst-rtsp-server-1.0
+  gstreamer1.0-plugins-base
+  gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-ugly # x264enc
+  gstreamer1.0-plugins-bad  # x265enc: the H.265-only camera
+  gstreamer1.0-x            # textoverlay, clockoverlay: name and time in the picture
+  gstreamer1.0-tools        # gst-inspect-1.0: the tests check for elements
+  ffmpeg
 )
 
 missing=()

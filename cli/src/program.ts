@@ -8,6 +8,7 @@ import { registerPkiCommands } from '../../certs/src/cli.js';
 import { registerCentralCommands } from '../../central/src/cli.js';
 import { registerOperatorCommands } from '../../central/src/console/cli.js';
 import { registerProtocolCommands } from '../../protocol/src/cli.js';
+import { registerSimCommands } from '../../sim/src/cli.js';
 
 export function buildProgram(version: string): Command {
   const program = new Command('vigie')
@@ -33,5 +34,8 @@ export function buildProgram(version: string): Command {
   program.commandsGroup('Administration (EMH administrator):');
   registerPkiCommands(program);
   registerProtocolCommands(program);
+
+  program.commandsGroup('Laboratory:');
+  registerSimCommands(program);
   return program;
 }

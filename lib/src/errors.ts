@@ -54,6 +54,10 @@ export const ERROR_CATALOGUE = {
   'journal-key-unsupported': 'journal heads are signed with Ed25519 or ECDSA P-256 keys only',
   'journal-broken':
     'the journal does not verify: an entry or a signed head was altered, removed or reordered',
+  // simulated building
+  'sim-rtsp-unavailable':
+    'the RTSP simulator (GStreamer) could not start: a Debian package is missing',
+  'sim-rtsp-start-timeout': 'the RTSP simulator did not report it was listening in time',
   // cameras
   'credentials-exposed': 'a credentials file is readable by other users; it must be mode 0600',
   'camera-timeout': 'a camera did not answer in time',

@@ -13,10 +13,11 @@ async function write(dir: string, content: unknown, mode: number): Promise<strin
 }
 
 const CREDS = {
-  cameras: {
-    'cam-01': { username: 'vigie', password: 'Kx7-pass-cam01' },
-    'urn:uuid:5a0e': { username: 'admin', password: 'Zq9-pass-urn' },
-  },
+  version: 1,
+  cameras: [
+    { id: 'cam-01', xaddr: 'http://10.0.0.7/onvif', username: 'vigie', password: 'Kx7-pass-cam01' },
+    { endpointReference: 'urn:uuid:5a0e', username: 'admin', password: 'Zq9-pass-urn' },
+  ],
 };
 
 t.test('credentials are read per camera, by annex id then endpoint URN', async (t) => {
@@ -53,10 +54,10 @@ t.test('every password is masked in everything the agent logs afterwards', async
 });
 
 t.test('an invalid file says where, never what', async (t) => {
-  const bad = { cameras: { 'cam-01': { username: 'vigie', password: 'x' } } };
+  const bad = { version: 1, cameras: [{ id: 'cam-01', username: 'vigie', password: 'x' }] };
   const file = await write(t.testdir(), bad, 0o600);
   const err = await CredentialStore.load(file, new Redactor()).catch((e: unknown) => e);
-  t.match(err, { code: 'config-invalid', message: /cameras\.cam-01\.password: is too short/ });
+  t.match(err, { code: 'config-invalid', message: /cameras\.0\.password: is too short/ });
   const notJson = path.join(t.testdir(), 'broken.json');
   await fs.writeFile(notJson, '{"cameras": {"cam-01": {"password": "Kx7-secret', { mode: 0o600 });
   const err2 = await CredentialStore.load(notJson, new Redactor()).catch((e: unknown) => e);

@@ -5,7 +5,11 @@
  * registered with the redactor as it is read, so it can never reach a log,
  * an event, an error or the journal (DESIGN rule 7).
  *
- * File format (JSON): {"cameras": {"<camera id or endpoint URN>": {"username": "...", "password": "..."}}}
+ * File format (JSON, the one `vigie sim` writes too):
+ *   {"version": 1, "cameras": [{"id": "cam-01", "endpointReference": "urn:uuid:...",
+ *     "xaddr": "http://...", "username": "...", "password": "..."}]}
+ * Each entry names its camera by annex id, endpoint URN, or both; the address
+ * is informative only (cameras are matched by identity, never by address).
  */
 import { promises as fs } from 'node:fs';
 import { z } from 'zod';
@@ -19,13 +23,22 @@ export interface CameraCredentials {
 }
 
 const CredentialsFileSchema = z.strictObject({
-  cameras: z.record(
-    z.string().min(1).max(200),
-    z.strictObject({
-      username: z.string().min(1).max(64),
-      password: z.string().min(4, 'is too short to be a camera password').max(128),
-    }),
-  ),
+  version: z.literal(1),
+  cameras: z
+    .array(
+      z
+        .strictObject({
+          id: z.string().min(1).max(63).optional(),
+          endpointReference: z.string().min(1).max(200).optional(),
+          xaddr: z.string().max(300).optional(),
+          username: z.string().min(1).max(64),
+          password: z.string().min(4, 'is too short to be a camera password').max(128),
+        })
+        .refine((c) => c.id !== undefined || c.endpointReference !== undefined, {
+          message: 'needs an id or an endpointReference',
+        }),
+    )
+    .max(1024),
 });
 
 export class CredentialStore {
@@ -63,8 +76,13 @@ export class CredentialStore {
       const lines = formatIssues(parsed.error.issues).join('\n  ');
       throw new VigieError('config-invalid', `camera credentials ${file} are invalid:\n  ${lines}`);
     }
-    const byKey = new Map(Object.entries(parsed.data.cameras));
-    for (const creds of byKey.values()) redactor.addSecret(creds.password);
+    const byKey = new Map<string, CameraCredentials>();
+    for (const c of parsed.data.cameras) {
+      const creds = { username: c.username, password: c.password };
+      redactor.addSecret(c.password);
+      if (c.id !== undefined) byKey.set(c.id, creds);
+      if (c.endpointReference !== undefined) byKey.set(c.endpointReference, creds);
+    }
     return new CredentialStore(byKey);
   }
 
@@ -74,9 +92,5 @@ export class CredentialStore {
       (cameraId !== null ? this.#byKey.get(cameraId) : undefined) ??
       (endpointUrn !== undefined ? this.#byKey.get(endpointUrn) : undefined)
     );
-  }
-
-  get size(): number {
-    return this.#byKey.size;
   }
 }

@@ -1,0 +1,2 @@
+/** At most this many cameras in one simulated building. */
+export const MAX_SIM_CAMERAS = 256;
