@@ -12,7 +12,6 @@
 import t, { type Test } from 'tap';
 import path from 'node:path';
 import { CentralApp } from '../../central/src/app.js';
-import { parseCentralConfig } from '../../central/src/config.js';
 import { closeSession, openSession } from '../../central/src/console/op-actions.js';
 import { Logger } from '../../lib/src/log.js';
 import { evtTopic } from '../../protocol/src/topics.js';
@@ -25,28 +24,12 @@ import {
   readJournal,
   startAgent,
   type World,
+  centralConfigFor,
 } from './harness.js';
 
 /** The central service on a fixed port, so that a second one can take the first one's place. */
 async function startCentralOn(t: Test, world: World, port: number): Promise<CentralApp> {
-  const config = parseCentralConfig(
-    {
-      listen: { host: '127.0.0.1', port },
-      tls: {
-        caFile: world.pki.paths.caBundle,
-        certFile: path.join(world.brokerDir, 'chain.pem'),
-        keyFile: path.join(world.brokerDir, 'key.pem'),
-        crlFile: world.pki.paths.crlBundle,
-      },
-      policy: {
-        bundleFile: world.bundleFile,
-        adminPublicKeyFile: world.adminKeyFile,
-        adminKid: world.admin.kid,
-      },
-      dataDir: path.join(world.dir, 'central-data'),
-    },
-    path.join(world.dir, 'central.yaml'),
-  );
+  const config = { ...centralConfigFor(world), listen: { host: '127.0.0.1', port } };
   const log = new Logger('central', { level: 'error', sink: { write: () => undefined } });
   const app = new CentralApp({ config, log });
   t.teardown(() => app.stop('test-teardown'));
