@@ -44,6 +44,7 @@ import { offlineState, onlineState } from './state.js';
 
 /** No genuine "now" can be earlier than this build (a box whose RTC restarts in 1970). */
 export const BUILD_TIME_MS = Date.parse('2026-11-29T00:00:00Z');
+const REPLAY_PURGE_EVERY_MS = 3_600_000; // hourly; ids live minutes (command lifetime + skew)
 
 export interface AgentAppOptions {
   config: AgentConfig;
@@ -72,6 +73,7 @@ export class AgentApp {
   #stopping: Promise<void> | undefined;
   #queue: Promise<void> = Promise.resolve();
   #clockSynced = false;
+  #purgeTimer: NodeJS.Timeout | undefined;
   readonly #startedMonoMs: number;
 
   constructor(readonly options: AgentAppOptions) {
@@ -104,6 +106,9 @@ export class AgentApp {
     this.#parts.manager.rememberSessionIds(knownSessionIds);
     await this.#loadKeptPolicy();
     this.#parts.manager.start();
+    this.#purgeReplayIds();
+    // Replay ids are kept until their command's expiry plus skew, then forgotten.
+    this.#purgeTimer = setInterval(() => this.#purgeReplayIds(), REPLAY_PURGE_EVERY_MS).unref();
     this.#parts.link.start();
   }
 
@@ -235,6 +240,14 @@ export class AgentApp {
     return { tls, journal, replay, kv, keeper, manager, processor, verifier, link };
   }
 
+  #purgeReplayIds(): void {
+    this.#enqueue(() => {
+      const purged = this.#parts?.verifier.purgeReplayIds() ?? 0;
+      if (purged > 0) this.options.log.debug('replay ids purged', () => ({ purged }));
+      return Promise.resolve();
+    });
+  }
+
   /** Messages are handled one at a time, in arrival order. */
   #enqueue(task: () => Promise<void>): void {
     this.#queue = this.#queue.then(task).catch((err: unknown) => {
@@ -364,6 +377,7 @@ export class AgentApp {
     const parts = this.#parts;
     if (!parts) return;
     const { log } = this.options;
+    clearInterval(this.#purgeTimer);
     const steps: [string, () => Promise<void> | void][] = [
       ['sessions', () => parts.manager.stop()],
       ['queue', () => this.#queue],

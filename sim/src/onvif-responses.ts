@@ -7,7 +7,7 @@
  * VideoEncoderConfiguration/Resolution, Quality, RateControl (node-onvif).
  */
 import type { SimCameraIdentity } from './camera-identity.js';
-import { escapeXml as x } from './xml-reader.js';
+import { escapeXml as x } from '../../lib/src/xml-reader.js';
 
 export interface SimProfile {
   token: string;

@@ -16,7 +16,7 @@ import {
   soapResponse,
 } from './soap.js';
 import type { DigestVerifier } from './ws-security.js';
-import { childNamed, type XmlElement, type XmlLimits } from './xml-reader.js';
+import { childNamed, type XmlElement, type XmlLimits } from '../../lib/src/xml-reader.js';
 
 export type OnvifServiceName = 'device' | 'media';
 

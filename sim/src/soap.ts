@@ -11,7 +11,7 @@ import {
   type XmlElement,
   type XmlLimits,
   XmlRejected,
-} from './xml-reader.js';
+} from '../../lib/src/xml-reader.js';
 
 export const NS = {
   soap: 'http://www.w3.org/2003/05/soap-envelope',

@@ -11,7 +11,7 @@ import { Logger } from '../../lib/src/log.js';
 import { SimulatedBuilding } from '../../sim/src/building.js';
 import { NS } from '../../sim/src/soap.js';
 import { readProbeMatchWithOnvif } from './onvif-clients.js';
-import { childNamed, readXml, type XmlElement } from '../../sim/src/xml-reader.js';
+import { childNamed, readXml, type XmlElement } from '../../lib/src/xml-reader.js';
 
 const quiet = new Logger('sim', { sink: { write: () => undefined } });
 

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import t from 'tap';
 import { readSoap, SoapRejected } from '../../sim/src/soap.js';
-import { readXml, XmlRejected, type XmlElement } from '../../sim/src/xml-reader.js';
+import { readXml, XmlRejected, type XmlElement } from '../../lib/src/xml-reader.js';
 
 const REASONS = new Set([
   'xml-too-large',
