@@ -13,7 +13,12 @@ import dgram from 'node:dgram';
 import type { Logger } from '../../lib/src/log.js';
 import type { RejectCounter } from './reject-counter.js';
 import { NS, readSoap, rejectionReason } from './soap.js';
-import { childNamed, escapeXml as x, resolveQName, type XmlElement } from '../../lib/src/xml-reader.js';
+import {
+  childNamed,
+  escapeXml as x,
+  resolveQName,
+  type XmlElement,
+} from '../../lib/src/xml-reader.js';
 
 export const WS_DISCOVERY_PORT = 3702;
 export const WS_DISCOVERY_GROUP = '239.255.255.250';

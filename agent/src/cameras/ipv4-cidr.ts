@@ -42,5 +42,5 @@ export function parseCidr(text: string): Ipv4Cidr | undefined {
 export function inCidrs(address: string, cidrs: readonly Ipv4Cidr[]): boolean {
   const value = parseIpv4(address);
   if (value === undefined) return false;
-  return cidrs.some((c) => ((value & c.mask) >>> 0) === c.network);
+  return cidrs.some((c) => (value & c.mask) >>> 0 === c.network);
 }

@@ -43,7 +43,9 @@ export interface AnnouncedEndpoint {
 export type DiscoveryMessage =
   | { kind: 'probe-matches'; relatesTo: string; matches: AnnouncedEndpoint[] }
   | { kind: 'hello'; endpoint: AnnouncedEndpoint }
-  | { kind: 'bye'; endpointUrn: string };
+  | { kind: 'bye'; endpointUrn: string }
+  /** Another client's Probe or Resolve, seen on the group: not for us, not hostile. */
+  | { kind: 'peer-query' };
 
 /** Stable reasons a datagram is refused; counted, never logged one by one. */
 export type DiscoveryRejectReason =
@@ -73,7 +75,9 @@ export function probeXml(messageId = `urn:uuid:${randomUUID()}`): {
 }
 
 /** Reads one datagram; never throws. */
-export function readDiscoveryMessage(datagram: Uint8Array): DiscoveryMessage | DiscoveryRejectReason {
+export function readDiscoveryMessage(
+  datagram: Uint8Array,
+): DiscoveryMessage | DiscoveryRejectReason {
   if (datagram.byteLength > MAX_DISCOVERY_DATAGRAM_BYTES) return 'wsd-datagram-too-large';
   try {
     return interpret(readXml(datagram, XML_LIMITS));
@@ -108,6 +112,9 @@ function interpret(env: XmlElement): DiscoveryMessage {
       return { kind: 'hello', endpoint: announced(op) };
     case 'Bye':
       return { kind: 'bye', endpointUrn: endpointUrn(op) };
+    case 'Probe':
+    case 'Resolve':
+      return { kind: 'peer-query' };
     default:
       throw new Refused('wsd-unexpected-message');
   }
