@@ -7,12 +7,11 @@
  * configuration file is only ever read.
  */
 import path from 'node:path';
-import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { VigieError } from '../../lib/src/errors.js';
 import { readTextFile } from '../../lib/src/files.js';
 import { parseOrThrow } from '../../lib/src/schema.js';
 import { ID_PATTERN } from '../../protocol/src/ids.js';
+import { parseYamlText } from '../../lib/src/yaml.js';
 
 const FileSchema = (what: string) => z.string().min(1, 'must be a file path').describe(what);
 
@@ -69,15 +68,6 @@ export const CentralConfigSchema = z.strictObject({
 
 export type CentralConfig = z.output<typeof CentralConfigSchema>;
 
-function parseYaml(text: string, file: string): unknown {
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    const lines = doc.errors.map((e) => `${file}: ${e.message.split('\n')[0] ?? ''}`);
-    throw new VigieError('config-invalid', `${file} is not valid YAML:\n  ${lines.join('\n  ')}`);
-  }
-  return doc.toJS({ maxAliasCount: 100 }) as unknown;
-}
-
 /** Validates an already-read configuration and resolves its paths against `baseDir`. */
 export function parseCentralConfig(raw: unknown, file: string): CentralConfig {
   const config = parseOrThrow(CentralConfigSchema, raw ?? {}, file);
@@ -102,5 +92,5 @@ export function parseCentralConfig(raw: unknown, file: string): CentralConfig {
 
 export async function loadCentralConfig(file: string): Promise<CentralConfig> {
   const text = await readTextFile(file, 'central configuration');
-  return parseCentralConfig(parseYaml(text, file), file);
+  return parseCentralConfig(parseYamlText(text, file, 'config-invalid'), file);
 }

@@ -6,12 +6,12 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import { VigieError } from '../../lib/src/errors.js';
 import { formatIssues } from '../../lib/src/schema.js';
 import { readTextFile } from '../../lib/src/files.js';
 import { PolicySchema } from './policy.js';
 import type { Policy } from './policy-schema.js';
+import { parseYamlText } from '../../lib/src/yaml.js';
 
 const MAX_YAML_BYTES = 1024 * 1024;
 const MAX_INLINED_FILE_BYTES = 64 * 1024;
@@ -74,25 +74,6 @@ async function inlineFiles(
   }
 }
 
-function parseYaml(text: string, file: string): unknown {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter });
-  if (doc.errors.length > 0) {
-    const lines = doc.errors.map((e) => {
-      const at = lineCounter.linePos(e.pos[0]);
-      return `${file}:${at.line}:${at.col}: ${e.message.split('\n')[0] ?? ''}`;
-    });
-    throw new VigieError('policy-invalid', `${file} is not valid YAML:\n  ${lines.join('\n  ')}`);
-  }
-  try {
-    // toJS can still fail on aliases (unknown anchor, alias bomb past maxAliasCount).
-    return doc.toJS({ maxAliasCount: 100 }) as unknown;
-  } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new VigieError('policy-invalid', `${file} is not valid YAML: ${reason}`, { cause: err });
-  }
-}
-
 /** Loads, inlines and validates a policy YAML; `now` fills `issuedAt` when the file omits it. */
 export async function loadPolicySource(file: string, now: Date): Promise<Policy> {
   const text = await readTextFile(file, 'policy file');
@@ -104,7 +85,7 @@ export async function policyFromYaml(text: string, file: string, now: Date): Pro
   if (Buffer.byteLength(text) > MAX_YAML_BYTES) {
     throw new VigieError('policy-invalid', `${file} is larger than ${MAX_YAML_BYTES} bytes`);
   }
-  const raw = parseYaml(text, file);
+  const raw = parseYamlText(text, file, 'policy-invalid');
   if (!isRecord(raw))
     throw new VigieError('policy-invalid', `${file} is invalid:\n  (root): must be a mapping`);
   const problems: Problem[] = [];

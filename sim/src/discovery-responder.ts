@@ -19,6 +19,7 @@ import {
   resolveQName,
   type XmlElement,
 } from '../../lib/src/xml-reader.js';
+import { TokenBucket } from '../../lib/src/token-bucket.js';
 
 export const WS_DISCOVERY_PORT = 3702;
 export const WS_DISCOVERY_GROUP = '239.255.255.250';
@@ -46,19 +47,17 @@ export class DiscoveryResponder {
   #socket: dgram.Socket | undefined;
   #messageNumber = 0;
   readonly #instanceId = Math.floor(Date.now() / 1000);
-  #tokens: number;
-  #lastRefillMs = 0;
+  #bucket: TokenBucket | undefined;
 
   constructor(
     readonly options: DiscoveryResponderOptions,
     readonly cameras: () => readonly DiscoverableCamera[],
-  ) {
-    this.#tokens = options.maxProbesPerSecond ?? 200;
-  }
+  ) {}
 
   async start(): Promise<number> {
     if (this.#socket) return this.#socket.address().port;
     const multicast = this.options.multicast === true;
+    this.#bucket = new TokenBucket(this.options.maxProbesPerSecond ?? 200, () => this.#now());
     const socket = dgram.createSocket({ type: 'udp4', reuseAddr: multicast });
     socket.on('message', (msg, rinfo) => this.#onMessage(msg, rinfo));
     socket.on('error', (err) =>
@@ -77,7 +76,6 @@ export class DiscoveryResponder {
       socket.addMembership(WS_DISCOVERY_GROUP, this.options.host);
       socket.setMulticastInterface(this.options.host);
     }
-    this.#lastRefillMs = this.#now();
     return socket.address().port;
   }
 
@@ -122,7 +120,7 @@ export class DiscoveryResponder {
       counter.count('wsd-datagram-too-large');
       return;
     }
-    if (!this.#takeToken()) {
+    if (!this.#bucket?.take()) {
       counter.count('wsd-rate-limited');
       return;
     }
@@ -149,16 +147,6 @@ export class DiscoveryResponder {
         rinfo.port,
       );
     }
-  }
-
-  #takeToken(): boolean {
-    const rate = this.options.maxProbesPerSecond ?? 200;
-    const now = this.#now();
-    this.#tokens = Math.min(rate, this.#tokens + ((now - this.#lastRefillMs) * rate) / 1000);
-    this.#lastRefillMs = now;
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
-    return true;
   }
 
   #now(): number {

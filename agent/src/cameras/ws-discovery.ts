@@ -26,6 +26,7 @@ import {
   type DiscoveryMessage,
   type DiscoveryRejectReason,
 } from './ws-discovery-message.js';
+import { TokenBucket } from '../../../lib/src/token-bucket.js';
 
 export const WS_DISCOVERY_GROUP = '239.255.255.250';
 export const WS_DISCOVERY_PORT = 3702;
@@ -80,8 +81,7 @@ export class WsDiscoveryClient {
   #timer: NodeJS.Timeout | undefined;
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
-  #tokens = 0;
-  #lastRefillMs = 0;
+  #bucket: TokenBucket | undefined;
 
   constructor(readonly options: WsDiscoveryOptions) {}
 
@@ -113,8 +113,7 @@ export class WsDiscoveryClient {
 
   async #start(): Promise<void> {
     this.#cidrs = validate(this.options);
-    this.#tokens = this.#rate();
-    this.#lastRefillMs = this.#now();
+    this.#bucket = new TokenBucket(this.options.maxDatagramsPerSecond ?? 2000, () => this.#now());
     const socket = dgram.createSocket({ type: 'udp4' });
     this.#socket = socket;
     socket.on('message', (msg, rinfo) => this.#onDatagram(msg, rinfo.address));
@@ -227,7 +226,7 @@ export class WsDiscoveryClient {
   }
 
   #onDatagram(msg: Buffer, from: string): void {
-    if (!this.#takeToken()) return this.#refuse('wsd-rate-limited');
+    if (!this.#bucket?.take()) return this.#refuse('wsd-rate-limited');
     const message = readDiscoveryMessage(msg);
     if (typeof message === 'string') return this.#refuse(message);
     this.#apply(message, from);
@@ -265,20 +264,6 @@ export class WsDiscoveryClient {
 
   #refuse(reason: WsDiscoveryRejectReason): void {
     this.#rejected.set(reason, (this.#rejected.get(reason) ?? 0) + 1);
-  }
-
-  #takeToken(): boolean {
-    const rate = this.#rate();
-    const now = this.#now();
-    this.#tokens = Math.min(rate, this.#tokens + ((now - this.#lastRefillMs) * rate) / 1000);
-    this.#lastRefillMs = now;
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
-    return true;
-  }
-
-  #rate(): number {
-    return this.options.maxDatagramsPerSecond ?? 2000;
   }
 
   #now(): number {

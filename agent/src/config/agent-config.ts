@@ -5,12 +5,12 @@
  * The agent never writes to this file.
  */
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { VigieError } from '../../../lib/src/errors.js';
 import { readTextFile } from '../../../lib/src/files.js';
 import { parseOrThrow } from '../../../lib/src/schema.js';
 import { IdSchema } from '../../../protocol/src/ids.js';
+import { parseYamlText } from '../../../lib/src/yaml.js';
 
 const FileSchema = z.string().min(1).describe('path, relative to the configuration file');
 
@@ -116,13 +116,7 @@ function resolvePaths(config: AgentConfig, dir: string): AgentConfig {
 }
 
 export function parseAgentConfig(text: string, file: string): AgentConfig {
-  let raw: unknown;
-  try {
-    raw = parseYaml(text, { maxAliasCount: 16 });
-  } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new VigieError('config-invalid', `${file} is not valid YAML: ${reason}`, { cause: err });
-  }
+  const raw = parseYamlText(text, file, 'config-invalid');
   const config = parseOrThrow(AgentConfigSchema, raw ?? {}, file);
   checkCrossFields(config, file);
   return resolvePaths(config, path.dirname(path.resolve(file)));

@@ -4,12 +4,11 @@
  * policy) and how to reach the broker (the operator's person certificate).
  */
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { VigieError } from '../../../lib/src/errors.js';
 import { readTextFile } from '../../../lib/src/files.js';
 import { parseOrThrow } from '../../../lib/src/schema.js';
 import { IdSchema } from '../../../protocol/src/ids.js';
+import { parseYamlText } from '../../../lib/src/yaml.js';
 
 const FileSchema = z.string().min(1);
 
@@ -51,13 +50,7 @@ export type OpConfig = z.output<typeof OpConfigSchema>;
 
 export async function loadOpConfig(file: string): Promise<OpConfig> {
   const text = await readTextFile(file, 'operator console configuration');
-  let raw: unknown;
-  try {
-    raw = parseYaml(text, { maxAliasCount: 16 });
-  } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new VigieError('config-invalid', `${file} is not valid YAML: ${reason}`, { cause: err });
-  }
+  const raw = parseYamlText(text, file, 'config-invalid');
   const config = parseOrThrow(OpConfigSchema, raw ?? {}, file);
   const at = (p: string): string => path.resolve(path.dirname(path.resolve(file)), p);
   return {
