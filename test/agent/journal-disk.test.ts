@@ -4,12 +4,13 @@
  * message where mounting is not allowed.
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdirSync, rmSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { SqliteJournal, verifyJournalFile } from '../../agent/src/journal/index.js';
 import { journalFileIn } from '../../agent/src/journal/journal-database.js';
 import { journalOptions, p256Key, tempDir, writeJournal } from './journal-fixtures.js';
+import { fillDisk } from '../helpers/disk.js';
 
 const key = p256Key();
 
@@ -46,19 +47,6 @@ function skipped(t: Test): void {
 function skipBecause(t: Test, why: string): void {
   void t.skip(why, (st) => st.end());
   t.end();
-}
-
-/** Writes zeros to `file` until the filesystem says ENOSPC. */
-function fillDisk(file: string): void {
-  const fd = openSync(file, 'w');
-  const chunk = Buffer.alloc(4096);
-  try {
-    for (;;) writeSync(fd, chunk);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-  } finally {
-    closeSync(fd);
-  }
 }
 
 function opened(t: Test, file: string): SqliteJournal {

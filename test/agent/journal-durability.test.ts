@@ -26,12 +26,15 @@ async function appendThenKill(
         ...process.env,
         VIGIE_TEST_KEY: key.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
       },
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
   let reported = 0;
   let buffered = '';
   const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => (stderr += chunk));
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (chunk: string) => {
     buffered += chunk;
@@ -41,11 +44,13 @@ async function appendThenKill(
     if (reported >= killAfterSeq) child.kill('SIGKILL');
     else whileRunning(reported);
   });
-  const [, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
     child.on('exit', (code, sig) => resolve([code, sig])),
   );
   clearTimeout(timer);
-  if (signal !== 'SIGKILL') throw new Error(`child ended with ${signal ?? 'no signal'}`);
+  if (signal !== 'SIGKILL') {
+    throw new Error(`child ended with ${signal ?? `exit code ${code}`}: ${stderr.slice(-2000)}`);
+  }
   return reported;
 }
 

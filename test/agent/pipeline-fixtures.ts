@@ -5,7 +5,7 @@
  * SessionManager to the fakes of fakes.ts on a sinon fake clock (installed on
  * a private object, never on the globals tap relies on). Not a test file.
  */
-import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import sinon from 'sinon';
 import { CommandVerifier } from '../../agent/src/pipeline/command-verifier.js';
@@ -13,7 +13,7 @@ import { AgentEvents } from '../../agent/src/sessions/agent-events.js';
 import { CommandProcessor } from '../../agent/src/sessions/command-processor.js';
 import { SessionManager } from '../../agent/src/sessions/session-manager.js';
 import type { Command, SessionOpen } from '../../protocol/src/commands.js';
-import { signJson, type Signer } from '../../protocol/src/envelope.js';
+import { signJson } from '../../protocol/src/envelope.js';
 import { PolicySchema } from '../../protocol/src/policy.js';
 import type { Policy } from '../../protocol/src/policy-schema.js';
 import { loadPolicySource } from '../../protocol/src/policy-source.js';
@@ -26,6 +26,7 @@ import {
   FakeTransmitter,
   timersOf,
 } from './fakes.js';
+import { makeKey, type TestKey } from '../protocol/fixtures/messages.js';
 
 export const SITE = 'borny-hauts';
 export const BOX = 'box-borny-01';
@@ -35,18 +36,7 @@ export const NOW_MS = Date.parse('2026-03-03T10:00:00Z');
 export const NIGHT_MS = Date.parse('2026-03-03T22:30:00Z');
 export const DAY_MS = 24 * 3600 * 1000;
 
-export interface TestKey {
-  readonly kid: string;
-  readonly publicKeyPem: string;
-  readonly privateKey: KeyObject;
-  readonly signer: Signer;
-}
-
-export function makeKey(kid: string): TestKey {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  const publicKeyPem = publicKey.export({ format: 'pem', type: 'spki' }).toString();
-  return { kid, publicKeyPem, privateKey, signer: { kid, privateKey } };
-}
+export { makeKey, type TestKey };
 
 export const KEYS = {
   dupont: makeKey('op-dupont'),

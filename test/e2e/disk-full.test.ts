@@ -10,7 +10,7 @@ import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { closeSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdirSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { journalFileIn, verifyJournalFile } from '../../agent/src/journal/index.js';
 import { openSession } from '../../central/src/console/op-actions.js';
@@ -25,6 +25,7 @@ import {
   startEmbeddedCentral,
   onlineStateWhere,
 } from './harness.js';
+import { fillDisk } from '../helpers/disk.js';
 
 function run(cmd: string, ...args: string[]): string | null {
   const result = spawnSync(cmd, args, { encoding: 'utf8' });
@@ -56,19 +57,6 @@ async function tinyTmpfs(
     }
   });
   return { dir: target };
-}
-
-/** Writes zeros to `file` until the filesystem says ENOSPC. */
-function fillDisk(file: string): void {
-  const fd = openSync(file, 'w');
-  const chunk = Buffer.alloc(4096);
-  try {
-    for (;;) writeSync(fd, chunk);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-  } finally {
-    closeSync(fd);
-  }
 }
 
 const OPEN = {
