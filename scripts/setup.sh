@@ -21,6 +21,10 @@ APT_PACKAGES=(
   gstreamer1.0-x            # textoverlay, clockoverlay: name and time in the picture
   gstreamer1.0-tools        # gst-inspect-1.0: the tests check for elements
   ffmpeg
+  # The live viewer's end-to-end tests (headless, through playwright-core) and the
+  # relay's proof that it writes no media (strace of its write/openat calls).
+  chromium
+  strace
 )
 
 missing=()
