@@ -39,6 +39,12 @@ export interface MediaSubscriber {
   fragment(camera: string, seq: number, keyframe: boolean, data: Buffer): void;
   /** The session ended (reason is a close reason such as `ttl-expired`); nothing more comes. */
   end(reason: string): void;
+  /**
+   * Bytes accepted but not yet sent to the viewer (e.g. WebSocket
+   * bufferedAmount). Past the relay's per-viewer bound, this viewer skips to
+   * the next keyframe: a slow viewer never makes the relay buffer more.
+   */
+  bufferedBytes?(): number;
 }
 
 export type LiveSessionsEvent =

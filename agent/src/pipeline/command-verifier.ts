@@ -127,6 +127,7 @@ export class CommandVerifier {
       command,
       kid,
       payloadBytes,
+      envelopeBytes: Buffer.from(bytes),
       operator,
       policyVersion: view.version,
       urgenceOutsideWindow,

@@ -13,6 +13,8 @@ export interface Accepted {
   readonly command: Command;
   readonly kid: string;
   readonly payloadBytes: Buffer;
+  /** The whole signed envelope as received: what the relay verifies on its own (rule 6). */
+  readonly envelopeBytes: Buffer;
   readonly operator: Operator;
   readonly policyVersion: number;
   /** An open outside every time window, let through by an `urgence` trigger (journal it as such). */

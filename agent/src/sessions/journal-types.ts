@@ -13,6 +13,15 @@ export const JOURNAL_TYPES = {
   extended: 'session.extended',
   /** The one terminal entry of every session, whatever closed it. */
   closed: 'session.closed',
+  /** A named viewer of the recipient joined or left (reported by the relay through the tunnel). */
+  viewerJoined: 'session.viewer-joined',
+  viewerLeft: 'session.viewer-left',
+  /** A viewer reported the end of the intervention; a `closed` with intervention-ended follows. */
+  interventionOver: 'session.intervention-over',
+  /** The tunnel dropped and was dialled again, before the deadline, with the same session id. */
+  tunnelRedialed: 'session.tunnel-redialed',
+  /** Fragments dropped to the next keyframe because the relay was slower than the camera. */
+  mediaDrops: 'session.media-drops',
   commandRefused: 'command.refused',
   alarm: 'alarm',
 } as const;

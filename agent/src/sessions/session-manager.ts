@@ -23,7 +23,7 @@ import { policyTtlCapSec, revocationReason } from './revocation.js';
 import { Session, type SessionSpec } from './session.js';
 import { systemTimers, type Timers } from './timers.js';
 import { admitOpen } from './open-admission.js';
-import { openWithTimeout, type Transmitter } from './transmitter.js';
+import { openWithTimeout, type Transmitter, type ViewerEvent } from './transmitter.js';
 import { grantTtl, ttlCaps, type CertificateBounds } from './ttl.js';
 
 export interface SessionManagerOptions {
@@ -45,6 +45,14 @@ export interface SessionManagerOptions {
 }
 
 export type HandleResult = ({ ok: true } & AckFields) | Refused;
+
+const TUNNEL_EVENT_TYPES: Readonly<Record<ViewerEvent['kind'], string>> = {
+  joined: JOURNAL_TYPES.viewerJoined,
+  left: JOURNAL_TYPES.viewerLeft,
+  'intervention-over': JOURNAL_TYPES.interventionOver,
+  redialed: JOURNAL_TYPES.tunnelRedialed,
+  'media-drops': JOURNAL_TYPES.mediaDrops,
+};
 
 /** Closed session ids kept to answer a second close and refuse a reused id. */
 const CLOSED_IDS_KEPT = 10_000;
@@ -114,6 +122,24 @@ export class SessionManager {
     await Promise.all(closing);
   }
 
+  /**
+   * Closes one live session for a reason from outside the command path: the
+   * relay (intervention-ended, relay-closed) or the tunnel (tunnel-lost).
+   * Unknown or already closed: nothing to do.
+   */
+  async closeSession(sessionId: string, reason: CloseReason): Promise<void> {
+    const session = this.#active.get(sessionId);
+    if (session) await session.close(reason);
+  }
+
+  /** Journals what the tunnel reports of a live session (viewers, redials, drops). */
+  recordTunnelEvent(sessionId: string, event: ViewerEvent): void {
+    if (!this.#active.has(sessionId)) return;
+    const { kind, ...data } = event;
+    const type = TUNNEL_EVENT_TYPES[kind];
+    this.#append(type, { sessionId, ...data });
+  }
+
   async closeAll(reason: CloseReason): Promise<void> {
     await Promise.all([...this.#active.values()].map((s) => s.close(reason)));
   }
@@ -127,7 +153,7 @@ export class SessionManager {
       case 'session.close':
         return this.#close(command);
       case 'session.extend':
-        return this.#extend(command);
+        return this.#extend(command, accepted.envelopeBytes);
       case 'sessions.close-all':
         await this.closeAll('close-all');
         return { ok: true, commandId: command.id, commandType: command.type };
@@ -188,7 +214,12 @@ export class SessionManager {
 
   /** Waits for the relay; journals `opened` only after its acceptance (rule 3). */
   async #connect(session: Session, accepted: Accepted, c: SessionOpen): Promise<HandleResult> {
-    const ticket = { ...session.spec, ttlSec: session.ttlSec, payloadBytes: accepted.payloadBytes };
+    const ticket = {
+      ...session.spec,
+      ttlSec: session.ttlSec,
+      payloadBytes: accepted.payloadBytes,
+      envelopeBytes: accepted.envelopeBytes,
+    };
     const timeoutMs = this.#o.openTimeoutMs ?? 15_000;
     const outcome = await openWithTimeout(this.#o.transmitter, ticket, this.#timers, timeoutMs);
     const ack = { ok: true as const, commandId: c.id, commandType: c.type, sessionId: c.sessionId };
@@ -247,7 +278,7 @@ export class SessionManager {
     });
   }
 
-  #extend(c: SessionExtend): HandleResult {
+  #extend(c: SessionExtend, envelopeBytes: Buffer): HandleResult {
     const session = this.#active.get(c.sessionId);
     const policy = this.#policy;
     if (!session || session.state === 'closed' || policy === null) {
@@ -275,6 +306,8 @@ export class SessionManager {
     });
     if (failed !== null) return this.#refuse(c, failed);
     session.setTtl(verdict.ttlSec);
+    // The relay enforces its own deadline (rule 6): it moves only on the signed extension.
+    this.#o.transmitter.extend?.(session.id, envelopeBytes);
     return {
       ok: true,
       commandId: c.id,

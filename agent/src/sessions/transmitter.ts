@@ -11,8 +11,10 @@ export interface SessionTicket {
   readonly sessionId: string;
   readonly recipient: string;
   readonly cameras: readonly string[];
-  /** The exact signed `session.open` bytes; the relay verifies them itself (rule 6). */
+  /** The exact signed `session.open` payload bytes (what the operator's key signed). */
   readonly payloadBytes: Buffer;
+  /** The whole signed `session.open` envelope as received: the relay verifies it itself (rule 6). */
+  readonly envelopeBytes: Buffer;
   readonly ttlSec: number;
 }
 
@@ -28,7 +30,40 @@ export interface Transmitter {
   open(ticket: SessionTicket): Promise<OpenOutcome>;
   /** Tears the tunnel down. Must not reject; it is called from the one exit of a session. */
   close(sessionId: string, reason: CloseReason): Promise<void>;
+  /**
+   * The session was extended: the signed `session.extend` envelope goes to the
+   * relay, which verifies it and moves its own deadline. Optional: a
+   * transmitter without a relay has nothing to tell.
+   */
+  extend?(sessionId: string, envelopeBytes: Buffer): void;
 }
+
+/**
+ * What a tunnel reports back into the session logic (the SessionManager
+ * implements it): a session to close for a reason the relay or the link gave,
+ * and viewer joins and leaves for the box's journal.
+ */
+export interface TunnelCallbacks {
+  closeSession(sessionId: string, reason: CloseReason): void;
+  viewerEvent(sessionId: string, event: ViewerEvent): void;
+}
+
+export type ViewerEvent =
+  | {
+      readonly kind: 'joined';
+      readonly viewerId: string;
+      readonly viewerName: string;
+      readonly time: string;
+    }
+  | { readonly kind: 'left'; readonly viewerId: string; readonly time: string }
+  | {
+      readonly kind: 'intervention-over';
+      readonly viewerId: string;
+      readonly time: string;
+      readonly note: string;
+    }
+  | { readonly kind: 'redialed'; readonly attempt: number }
+  | { readonly kind: 'media-drops'; readonly dropped: Readonly<Record<string, number>> };
 
 export class LocalTrackingTransmitter implements Transmitter {
   readonly #open = new Set<string>();

@@ -1,0 +1,88 @@
+/**
+ * The typed adapter over the media tunnel's .proto (protocol/proto/tunnel.proto):
+ * @grpc/proto-loader gives untyped objects, so this file alone says what they
+ * are, for the relay (csu/src/relay) and the box (agent/src/tunnel) alike.
+ */
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+
+const PROTO = path.resolve(import.meta.dirname, '../proto/tunnel.proto');
+// longs as Number: a fragment seq stays far below 2^53 (one per second for 285 million years).
+const LOADER_OPTIONS = {
+  keepCase: true,
+  longs: Number,
+  enums: String,
+  defaults: false,
+  oneofs: true,
+};
+
+export interface Hello {
+  ticket: Buffer;
+  session_id: string;
+  box_id: string;
+}
+export interface InitSegment {
+  camera: string;
+  mime: string;
+  data: Buffer;
+}
+export interface Fragment {
+  camera: string;
+  seq: number;
+  keyframe: boolean;
+  data: Buffer;
+}
+
+export type TunnelUp =
+  | { hello: Hello }
+  | { init: InitSegment }
+  | { fragment: Fragment }
+  | { bye: { reason: string } }
+  | { extend: { command: Buffer } };
+
+export type TunnelDown =
+  | { accepted: { session_id: string; expires_at: string } }
+  | { rejected: { reason: string; detail: string } }
+  | { viewer_joined: { viewer_id: string; viewer_name: string; time: string } }
+  | { viewer_left: { viewer_id: string; time: string } }
+  | { intervention_over: { viewer_id: string; time: string; note: string } }
+  | { close: { reason: string } };
+
+/** proto-loader fills absent fields of a message with undefined; decoded messages are partial. */
+type Decoded<T> = T extends unknown ? { [K in keyof T]?: Partial<T[K]> } & { msg?: string } : never;
+export type TunnelUpIn = Decoded<TunnelUp>;
+export type TunnelDownIn = Decoded<TunnelDown>;
+
+export const SESSION_METHOD_PATH = '/vigie.v1.MediaTunnel/Session';
+
+let cached: grpc.ServiceDefinition | null = null;
+
+/** The MediaTunnel service definition (loaded once). */
+export function mediaTunnelService(): grpc.ServiceDefinition {
+  if (cached) return cached;
+  const def = protoLoader.loadSync(PROTO, LOADER_OPTIONS);
+  const service = def['vigie.v1.MediaTunnel'] as grpc.ServiceDefinition | undefined;
+  if (!service?.Session) throw new Error('tunnel.proto: vigie.v1.MediaTunnel.Session is missing');
+  cached = service;
+  return service;
+}
+
+export type TunnelServerCall = grpc.ServerDuplexStream<TunnelUpIn, TunnelDown>;
+export type TunnelClientCall = grpc.ClientDuplexStream<TunnelUp, TunnelDownIn>;
+
+/** Opens the Session stream on a client made with `new grpc.Client(...)`. */
+export function openSessionCall(
+  client: grpc.Client,
+  metadata = new grpc.Metadata(),
+  options: grpc.CallOptions = {},
+): TunnelClientCall {
+  const method = mediaTunnelService().Session as grpc.MethodDefinition<TunnelUp, TunnelDownIn>;
+  return client.makeBidiStreamRequest(
+    SESSION_METHOD_PATH,
+    method.requestSerialize,
+    method.responseDeserialize,
+    metadata,
+    options,
+  );
+}
