@@ -62,6 +62,8 @@ export const ERROR_CATALOGUE = {
   'credentials-exposed': 'a credentials file is readable by other users; it must be mode 0600',
   'camera-timeout': 'a camera did not answer in time',
   'camera-unusable': 'a camera answered but could not be described (authentication, SOAP fault)',
+  // receiving centre's viewer
+  'viewer-listen-failed': "the centre's web viewer could not listen on its configured address",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

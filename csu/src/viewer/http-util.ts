@@ -1,0 +1,99 @@
+/**
+ * Small HTTP helpers for the viewer: cookies, bounded form bodies, the
+ * security headers every response carries.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/**
+ * No inline script or style, media only from MediaSource blobs, sockets and
+ * forms only to this origin, never framed. `connect-src 'self'` covers wss: to
+ * the same host (CSP Level 3).
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  'media-src blob:',
+  "connect-src 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join('; ');
+
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+  'X-Frame-Options': 'DENY',
+  'Cache-Control': 'no-store',
+  Pragma: 'no-cache',
+  'Referrer-Policy': 'no-referrer',
+  'X-Content-Type-Options': 'nosniff',
+  'Strict-Transport-Security': 'max-age=31536000',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+  'Permissions-Policy': 'camera=(), microphone=(), geolocation=()',
+};
+
+export function parseCookies(header: string | undefined): Map<string, string> {
+  const cookies = new Map<string, string>();
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) continue;
+    const name = part.slice(0, eq).trim();
+    if (!cookies.has(name)) cookies.set(name, part.slice(eq + 1).trim());
+  }
+  return cookies;
+}
+
+/** A cookie only this origin's pages send, over HTTPS, never readable by scripts. */
+export function cookie(name: string, value: string, maxAgeSec: number): string {
+  return `${name}=${value}; Path=/; Max-Age=${maxAgeSec}; HttpOnly; Secure; SameSite=Strict`;
+}
+
+export const MAX_FORM_BYTES = 4096;
+
+/** Reads an urlencoded form of at most MAX_FORM_BYTES; null when too large or of another type. */
+export async function readForm(req: IncomingMessage): Promise<URLSearchParams | null> {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  if (type !== 'application/x-www-form-urlencoded') return null;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > MAX_FORM_BYTES) return null;
+    chunks.push(buf);
+  }
+  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+}
+
+export function send(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  type = 'text/html; charset=utf-8',
+  headers: Record<string, string | string[]> = {},
+): void {
+  res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': type, ...headers });
+  res.end(body);
+}
+
+export function redirect(
+  res: ServerResponse,
+  location: string,
+  headers: Record<string, string | string[]> = {},
+): void {
+  res.writeHead(303, { ...SECURITY_HEADERS, Location: location, ...headers });
+  res.end();
+}
+
+/**
+ * Same-origin check for POSTs and socket upgrades: browsers send Origin on
+ * both; a request whose Origin is another site is refused (SameSite=Strict
+ * already keeps the cookie off it; this is the second lock).
+ */
+export function sameOrigin(req: IncomingMessage): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return req.method !== 'GET'; // POST without Origin: the CSRF token decides
+  return origin === `https://${req.headers.host ?? ''}`;
+}

@@ -1,0 +1,310 @@
+/**
+ * The receiving centre's web viewer: HTTPS pages for named, approved viewers
+ * and one WebSocket per camera carrying fMP4 from the relay's memory to the
+ * browser's Media Source. Nothing is written to disk, there is no download or
+ * replay endpoint, and a page of an ended session no longer exists.
+ */
+import { createSecureContext } from 'node:tls';
+import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
+import { VigieError } from '../../../lib/src/errors.js';
+import { readTextFile } from '../../../lib/src/files.js';
+import type { Logger } from '../../../lib/src/log.js';
+import type { LiveSessions, Viewer } from '../live-sessions.js';
+import { cookie, parseCookies, readForm, redirect, sameOrigin, send } from './http-util.js';
+import { LoginLimiter } from './login-limiter.js';
+import { LoginSessions, randomToken, tokensEqual, type LoginSession } from './login-sessions.js';
+import { MediaBridge } from './media-bridge.js';
+import { verifyPassword } from './password-hash.js';
+import { PLAYER_JS } from './static/player-script.js';
+import { VIEWER_CSS } from './static/viewer-css.js';
+import { SYSTEM_VIEWER_CLOCK, type ViewerClock } from './viewer-clock.js';
+import { isWithinValidity, type ApprovedViewer, type ViewerConfig } from './viewer-config.js';
+import * as pages from './viewer-pages.js';
+
+export const SESSION_COOKIE = '__Host-vigie-session';
+export const LOGIN_COOKIE = '__Host-vigie-login'; // the login form's CSRF token, before any session
+const LOGIN_COOKIE_MAX_AGE_SEC = 900;
+
+export interface ViewerServerOptions {
+  config: ViewerConfig;
+  live: LiveSessions;
+  log: Logger;
+  clock?: ViewerClock; // default: Date.now and performance.now
+}
+
+interface Authenticated {
+  login: LoginSession;
+  viewer: ApprovedViewer;
+}
+
+export class ViewerServer {
+  readonly #clock: ViewerClock;
+  readonly #logins: LoginSessions;
+  readonly #limiter: LoginLimiter;
+  readonly #bridges = new Set<MediaBridge>();
+  #server: https.Server | null = null;
+  #wss: WebSocketServer | null = null;
+  #starting: Promise<{ url: string }> | null = null;
+  #stopped = false;
+
+  constructor(readonly options: ViewerServerOptions) {
+    this.#clock = options.clock ?? SYSTEM_VIEWER_CLOCK;
+    const { config } = options;
+    this.#logins = new LoginSessions({
+      ttlSec: config.sessionTtlSec,
+      idleTimeoutSec: config.idleTimeoutSec,
+      clock: this.#clock,
+    });
+    this.#limiter = new LoginLimiter({ ...config.login, clock: this.#clock });
+  }
+
+  /** Listens; safe to call twice (the second call gets the first one's answer). */
+  start(): Promise<{ url: string }> {
+    this.#starting ??= this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<{ url: string }> {
+    const { tls, listen } = this.options.config;
+    const cert = await readTextFile(tls.certFile, 'viewer TLS certificate');
+    const key = await readTextFile(tls.keyFile, 'viewer TLS private key');
+    try {
+      createSecureContext({ cert, key });
+    } catch (err) {
+      throw new VigieError(
+        'tls-material-invalid',
+        `${tls.certFile} and ${tls.keyFile} do not make a usable TLS identity: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    const server = https.createServer({ cert, key, minVersion: 'TLSv1.2' }, (req, res) => {
+      this.#handle(req, res).catch((err: unknown) => {
+        this.options.log.error('viewer request failed', err, { path: req.url });
+        if (!res.headersSent) send(res, 500, pages.simplePage('Erreur', 'Erreur interne.'));
+        else res.destroy();
+      });
+    });
+    const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 });
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.#upgrade(wss, req, socket, head),
+    );
+    this.#server = server;
+    this.#wss = wss;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err) =>
+        reject(
+          new VigieError(
+            'viewer-listen-failed',
+            `the viewer cannot listen on ${listen.host}:${listen.port}: ${err.message}`,
+            { cause: err },
+          ),
+        ),
+      );
+      server.listen(listen.port, listen.host, resolve);
+    });
+    if (this.#stopped) await this.#close();
+    const { port } = server.address() as AddressInfo;
+    const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
+    const url = `https://${host}:${port}/`;
+    this.options.log.info('viewer listening', { url, viewers: this.options.config.viewers.length });
+    return { url };
+  }
+
+  /** Ends every media socket, forgets every login, closes the server; safe twice and before start. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#starting !== null) await this.#starting.catch(() => undefined);
+    await this.#close();
+  }
+
+  async #close(): Promise<void> {
+    for (const bridge of this.#bridges) bridge.end('relay-closed');
+    this.#bridges.clear();
+    this.#logins.clear();
+    for (const client of this.#wss?.clients ?? []) client.terminate();
+    this.#wss?.close();
+    this.#wss = null;
+    const server = this.#server;
+    this.#server = null;
+    if (server === null) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  #authenticate(req: IncomingMessage): Authenticated | null {
+    const login = this.#logins.get(parseCookies(req.headers.cookie).get(SESSION_COOKIE));
+    if (login === undefined) return null;
+    const viewer = this.options.config.viewers.find((v) => v.id === login.viewerId);
+    if (viewer === undefined || !isWithinValidity(viewer, this.#clock.wallMs())) {
+      this.#logins.delete(login.id); // approval lapsed while logged in
+      return null;
+    }
+    return { login, viewer };
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'https://viewer.invalid');
+    const path = url.pathname;
+    if (req.method === 'GET' && path === '/static/player.js') {
+      return send(res, 200, PLAYER_JS, 'text/javascript; charset=utf-8');
+    }
+    if (req.method === 'GET' && path === '/static/viewer.css') {
+      return send(res, 200, VIEWER_CSS, 'text/css; charset=utf-8');
+    }
+    if (path === '/login') {
+      if (req.method === 'GET') return this.#loginForm(res, null, 200);
+      if (req.method === 'POST') return this.#login(req, res);
+    }
+    if (req.method === 'POST' && !sameOrigin(req)) {
+      return send(res, 403, pages.simplePage('Refusé', 'Requête d’une autre origine refusée.'));
+    }
+    const auth = this.#authenticate(req);
+    if (auth === null) {
+      if (req.method === 'GET') return redirect(res, '/login');
+      return send(res, 403, pages.simplePage('Refusé', 'Session expirée : reconnectez-vous.'));
+    }
+    if (req.method === 'GET') return this.#get(path, auth, res);
+    if (req.method === 'POST') return this.#post(path, auth, req, res);
+    return send(res, 405, pages.simplePage('Refusé', 'Méthode non permise.'));
+  }
+
+  #get(path: string, auth: Authenticated, res: ServerResponse): void {
+    const { viewer, login } = auth;
+    const now = this.#clock.wallMs();
+    if (path === '/' || path === '/sessions') {
+      const list = this.options.live.list().filter((s) => s.expiresAtMs > now);
+      return send(res, 200, pages.sessionListPage(list, viewer.name, login.csrfToken, now));
+    }
+    const match = /^\/sessions\/([^/]+)$/.exec(path);
+    if (match?.[1] !== undefined) {
+      const session = this.options.live.get(decodeURIComponent(match[1]));
+      if (session === undefined || session.expiresAtMs <= now) {
+        return send(res, 404, pages.noSessionPage(viewer.name, login.csrfToken));
+      }
+      return send(res, 200, pages.sessionPage(session, viewer.name, login.csrfToken, now));
+    }
+    return send(res, 404, pages.noSessionPage(viewer.name, login.csrfToken));
+  }
+
+  async #post(
+    path: string,
+    auth: Authenticated,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
+    const form = await readForm(req);
+    if (form === null || !tokensEqual(form.get('csrf') ?? undefined, auth.login.csrfToken)) {
+      this.options.log.warn('POST refused: missing or wrong CSRF token', { path });
+      return send(res, 403, pages.simplePage('Refusé', 'Jeton de formulaire invalide.'));
+    }
+    if (path === '/logout') {
+      this.#logins.delete(auth.login.id);
+      this.options.log.info('viewer logged out', { viewer: auth.viewer.id });
+      return redirect(res, '/login', { 'Set-Cookie': cookie(SESSION_COOKIE, '', 0) });
+    }
+    const match = /^\/sessions\/([^/]+)\/intervention-over$/.exec(path);
+    if (match?.[1] !== undefined) {
+      const sessionId = decodeURIComponent(match[1]);
+      const note = (form.get('note') ?? '').slice(0, 500);
+      const ok = this.options.live.interventionOver(sessionId, viewerOf(auth.viewer), note);
+      this.options.log.info('intervention over', { sessionId, viewer: auth.viewer.id, ok });
+      return redirect(res, `/sessions/${encodeURIComponent(sessionId)}`);
+    }
+    return send(res, 404, pages.simplePage('Introuvable', 'Cette page n’existe pas.'));
+  }
+
+  #loginForm(res: ServerResponse, error: string | null, status: number): void {
+    const token = randomToken();
+    send(res, status, pages.loginPage(token, error), undefined, {
+      'Set-Cookie': cookie(LOGIN_COOKIE, token, LOGIN_COOKIE_MAX_AGE_SEC),
+    });
+  }
+
+  async #login(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const form = await readForm(req);
+    const expected = parseCookies(req.headers.cookie).get(LOGIN_COOKIE);
+    if (
+      form === null ||
+      !sameOrigin(req) ||
+      expected === undefined ||
+      !tokensEqual(form.get('csrf') ?? undefined, expected)
+    ) {
+      return this.#loginForm(res, 'Formulaire expiré ou invalide : réessayez.', 403);
+    }
+    const viewerId = (form.get('viewer') ?? '').trim().toLowerCase().slice(0, 64);
+    const password = (form.get('password') ?? '').slice(0, 1024);
+    const ip = req.socket.remoteAddress ?? 'unknown';
+    if (!this.#limiter.allowed(viewerId, ip)) {
+      this.options.log.warn('login refused: too many failures', { viewer: viewerId, ip });
+      return this.#loginForm(res, 'Trop de tentatives : réessayez plus tard.', 429);
+    }
+    const viewer = this.options.config.viewers.find((v) => v.id === viewerId);
+    const passwordOk = await verifyPassword(password, viewer?.passwordHash ?? null);
+    if (viewer === undefined || !passwordOk) {
+      this.#limiter.failed(viewerId, ip);
+      this.options.log.warn('login refused: wrong id or password', { viewer: viewerId, ip });
+      return this.#loginForm(res, 'Identifiant ou mot de passe incorrect.', 401);
+    }
+    if (!isWithinValidity(viewer, this.#clock.wallMs())) {
+      this.options.log.warn('login refused: approval not in force', {
+        viewer: viewer.id,
+        validFrom: viewer.validFrom,
+        validUntil: viewer.validUntil,
+      });
+      return this.#loginForm(res, 'Habilitation hors de sa période de validité.', 403);
+    }
+    this.#limiter.succeeded(viewer.id);
+    const login = this.#logins.create(viewer.id);
+    this.options.log.info('viewer logged in', { viewer: viewer.id, ip });
+    redirect(res, '/sessions', {
+      'Set-Cookie': [
+        cookie(SESSION_COOKIE, login.id, this.options.config.sessionTtlSec),
+        cookie(LOGIN_COOKIE, '', 0),
+      ],
+    });
+  }
+
+  #upgrade(wss: WebSocketServer, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'https://viewer.invalid');
+    const auth = this.#authenticate(req);
+    const sessionId = url.searchParams.get('session');
+    const camera = url.searchParams.get('camera');
+    if (
+      url.pathname !== '/media' ||
+      this.#stopped ||
+      !sameOrigin(req) ||
+      auth === null ||
+      sessionId === null ||
+      camera === null
+    ) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('message', () => ws.close(1008, 'the viewer sends nothing')); // read-only
+      const bridge = new MediaBridge({
+        socket: ws,
+        live: this.options.live,
+        sessionId,
+        camera,
+        viewer: viewerOf(auth.viewer),
+        maxBufferedBytes: this.options.config.maxBufferedBytes,
+        log: this.options.log.child('media'),
+      });
+      this.#bridges.add(bridge);
+      ws.on('close', () => this.#bridges.delete(bridge));
+      this.options.log.info('viewer joined', { sessionId, camera, viewer: auth.viewer.id });
+      if (!bridge.start()) this.#bridges.delete(bridge);
+    });
+  }
+}
+
+function viewerOf(viewer: ApprovedViewer): Viewer {
+  return { id: viewer.id, name: viewer.name };
+}
