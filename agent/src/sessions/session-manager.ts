@@ -244,6 +244,7 @@ export class SessionManager {
       return this.#refuse(c, r);
     }
     session.markOpen();
+    this.#o.transmitter.opened?.(session.id, session.openedMonoMs);
     const failed = this.#append(JOURNAL_TYPES.opened, {
       sessionId: session.id,
       commandId: c.id,
@@ -307,7 +308,7 @@ export class SessionManager {
     if (failed !== null) return this.#refuse(c, failed);
     session.setTtl(verdict.ttlSec);
     // The relay enforces its own deadline (rule 6): it moves only on the signed extension.
-    this.#o.transmitter.extend?.(session.id, envelopeBytes);
+    this.#o.transmitter.extend?.(session.id, envelopeBytes, verdict.ttlSec, session.openedMonoMs);
     return {
       ok: true,
       commandId: c.id,

@@ -35,7 +35,9 @@ export interface Transmitter {
    * relay, which verifies it and moves its own deadline. Optional: a
    * transmitter without a relay has nothing to tell.
    */
-  extend?(sessionId: string, envelopeBytes: Buffer): void;
+  /** The session's opening on the monotonic clock: the redial window ends at its deadline. */
+  opened?(sessionId: string, openedMonoMs: number): void;
+  extend?(sessionId: string, envelopeBytes: Buffer, ttlSec: number, openedMonoMs: number): void;
 }
 
 /**
