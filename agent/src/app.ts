@@ -10,6 +10,7 @@ import { loadTlsMaterial, type TlsMaterial } from '../../certs/src/tls-profile.j
 import { isVigieError } from '../../lib/src/errors.js';
 import { readTextFile } from '../../lib/src/files.js';
 import type { Logger } from '../../lib/src/log.js';
+import { Redactor } from '../../lib/src/redact.js';
 import type { AgentEvent } from '../../protocol/src/events.js';
 import { Keyring } from '../../protocol/src/keyring.js';
 import {
@@ -19,6 +20,13 @@ import {
   evtTopic,
   stateTopic,
 } from '../../protocol/src/topics.js';
+import {
+  CAMERA_RESTORED,
+  CameraInventory,
+  inventoryState,
+  type InventoryChange,
+} from './cameras/camera-inventory.js';
+import { CredentialStore } from './cameras/credential-store.js';
 import { ClockTrustChecker } from './clock/clock-trust-checker.js';
 import { syncCheck } from './clock/ntp-sync.js';
 import { SystemClocks } from './clock/system-clocks.js';
@@ -51,6 +59,8 @@ export interface AgentAppOptions {
   log: Logger;
   version: string;
   clocks?: Clocks;
+  /** The redactor of `log`: camera passwords are registered with it as they are read. */
+  redactor?: Redactor;
 }
 
 interface Parts {
@@ -63,6 +73,7 @@ interface Parts {
   processor: CommandProcessor;
   verifier: CommandVerifier;
   link: BrokerLink;
+  cameras: CameraInventory | undefined;
 }
 
 export class AgentApp {
@@ -75,14 +86,21 @@ export class AgentApp {
   #clockSynced = false;
   #purgeTimer: NodeJS.Timeout | undefined;
   readonly #startedMonoMs: number;
+  readonly #redactor: Redactor;
 
   constructor(readonly options: AgentAppOptions) {
+    this.#redactor = options.redactor ?? new Redactor();
     this.clocks = options.clocks ?? new SystemClocks();
     this.#startedMonoMs = this.clocks.monoNowMs();
   }
 
   get sessions(): SessionManager['sessions'] {
     return this.#parts?.manager.sessions ?? [];
+  }
+
+  /** The camera inventory, when the configuration has a `cameras` section. */
+  get cameras(): CameraInventory | undefined {
+    return this.#parts?.cameras;
   }
 
   get connected(): boolean {
@@ -100,9 +118,13 @@ export class AgentApp {
     const adminPem = await readTextFile(config.admin.publicKeyFile, 'administrator public key');
     const adminKeyring = Keyring.fromPems([{ kid: config.admin.kid, publicKeyPem: adminPem }]);
     await fs.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+    // Read before anything else starts: a credentials file others can read stops the start.
+    const credentials = config.cameras
+      ? await CredentialStore.load(config.cameras.credentialsFile, this.#redactor)
+      : undefined;
     const { journal, replay, kv } = this.#openStores(tls);
     const knownSessionIds = this.#recover(journal, tls);
-    this.#parts = this.#build({ tls, journal, replay, kv, adminKeyring });
+    this.#parts = this.#build({ tls, journal, replay, kv, adminKeyring, credentials });
     this.#parts.manager.rememberSessionIds(knownSessionIds);
     await this.#loadKeptPolicy();
     this.#parts.manager.start();
@@ -110,6 +132,7 @@ export class AgentApp {
     // Replay ids are kept until their command's expiry plus skew, then forgotten.
     this.#purgeTimer = setInterval(() => this.#purgeReplayIds(), REPLAY_PURGE_EVERY_MS).unref();
     this.#parts.link.start();
+    await this.#parts.cameras?.start();
   }
 
   /** The journal database, or fail-closed stand-ins when it cannot be opened at all. */
@@ -176,6 +199,7 @@ export class AgentApp {
     replay: AgentStores['replay'];
     kv: AgentStores['kv'];
     adminKeyring: Keyring;
+    credentials: CredentialStore | undefined;
   }): Parts {
     const { config, log } = this.options;
     const { tls, journal, replay, kv } = base;
@@ -237,7 +261,58 @@ export class AgentApp {
         onDown: (reason) => log.warn('broker link down', { reason }),
       },
     );
-    return { tls, journal, replay, kv, keeper, manager, processor, verifier, link };
+    const cameras =
+      config.cameras && base.credentials
+        ? new CameraInventory({
+            config: config.cameras,
+            credentials: base.credentials,
+            annex: () =>
+              keeper.current?.sites.find((site) => site.id === config.siteId)?.cameras ?? null,
+            log: log.child('cameras'),
+            monotonicMs: () => this.clocks.monoNowMs(),
+            onChange: (_items, changes) => this.#inventoryChanged(changes),
+            redact: (text) => this.#redactor.redact(text),
+          })
+        : undefined;
+    return { tls, journal, replay, kv, keeper, manager, processor, verifier, link, cameras };
+  }
+
+  /**
+   * Coverage lost or restored and unknown devices are journaled (the parties
+   * must be told when coverage is lost); losses and strangers are alarms too.
+   * The retained state carries the whole inventory.
+   */
+  #inventoryChanged(changes: readonly InventoryChange[]): void {
+    const events = this.#events();
+    for (const change of changes) {
+      const { item } = change;
+      const data = {
+        camera: item.cameraId,
+        endpointUrn: item.identity.endpointUrn ?? null,
+        from: change.from,
+        status: item.status,
+        reason: item.reason,
+      };
+      switch (change.kind) {
+        case 'coverage-lost':
+          this.#alarm(
+            events.alarm(
+              item.status === 'identity-conflict' ? 'camera-identity-mismatch' : 'camera-offline',
+              'critical',
+              item.reason,
+            ),
+            data,
+          );
+          break;
+        case 'coverage-restored':
+          this.#journalQuietly(CAMERA_RESTORED, data);
+          break;
+        case 'unknown-device':
+          this.#alarm(events.alarm('camera-not-annexed-seen', 'warning', item.reason), data);
+          break;
+      }
+    }
+    this.#publishState();
   }
 
   #purgeReplayIds(): void {
@@ -308,6 +383,7 @@ export class AgentApp {
     // the journal cannot be written (that failure raises its own alarm).
     await parts.processor.setPolicy(policy);
     this.#journalQuietly('policy.applied', { version, from });
+    parts.cameras?.rematch();
     this.options.log.info('policy applied', { version, from });
     this.#publishState();
   }
@@ -325,9 +401,9 @@ export class AgentApp {
     }
   }
 
-  #alarm(event: AgentEvent): void {
+  #alarm(event: AgentEvent, extra: Record<string, unknown> = {}): void {
     try {
-      this.#parts?.journal.append(JOURNAL_TYPES.alarm, { ...event });
+      this.#parts?.journal.append(JOURNAL_TYPES.alarm, { ...event, ...extra });
     } catch (err) {
       this.options.log.error('could not journal an alarm', err, { alarm: event.type });
     }
@@ -358,6 +434,7 @@ export class AgentApp {
         journalWritable: parts.journal.writable,
         sessions: parts.manager.sessions,
         startedMonoMs: this.#startedMonoMs,
+        inventory: inventoryState(parts.cameras?.items ?? []),
       },
       this.clocks,
     );
@@ -379,6 +456,7 @@ export class AgentApp {
     const { log } = this.options;
     clearInterval(this.#purgeTimer);
     const steps: [string, () => Promise<void> | void][] = [
+      ['cameras', () => parts.cameras?.stop()],
       ['sessions', () => parts.manager.stop()],
       ['queue', () => this.#queue],
       ['link', () => parts.link.stop()],

@@ -6,6 +6,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import { Logger } from '../../lib/src/log.js';
+import { Redactor } from '../../lib/src/redact.js';
 import { AgentApp } from './app.js';
 import { loadAgentConfig } from './config/agent-config.js';
 
@@ -18,8 +19,12 @@ export interface RunAgentOptions {
 
 export async function runAgent(configFile: string, options: RunAgentOptions): Promise<void> {
   const config = await loadAgentConfig(configFile);
-  const log = new Logger(`agent:${config.siteId}:${config.boxId}`, { level: config.log.level });
-  const app = new AgentApp({ config, log, version: options.version });
+  const redactor = new Redactor();
+  const log = new Logger(`agent:${config.siteId}:${config.boxId}`, {
+    level: config.log.level,
+    redactor,
+  });
+  const app = new AgentApp({ config, log, version: options.version, redactor });
   const signals = options.signals ?? process;
   const out = options.out ?? process.stdout;
   let resolveStopped: () => void = () => undefined;

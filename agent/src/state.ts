@@ -2,7 +2,11 @@
  * The agent's retained `state`: `online` with health and the live sessions
  * (what `vigie op sessions` lists), and `offline`, registered as the last will.
  */
-import type { AgentState, LiveSession } from '../../protocol/src/agent-state.js';
+import type {
+  AgentState,
+  InventoryItemState,
+  LiveSession,
+} from '../../protocol/src/agent-state.js';
 import type { Clocks } from './ports.js';
 import type { Session } from './sessions/session.js';
 
@@ -16,6 +20,7 @@ export interface StateInputs {
   journalWritable: boolean;
   sessions: readonly Session[];
   startedMonoMs: number;
+  inventory: InventoryItemState[];
 }
 
 export function liveSession(session: Session, clocks: Clocks): LiveSession {
@@ -46,7 +51,7 @@ export function onlineState(s: StateInputs, clocks: Clocks): AgentState {
       journalWritable: s.journalWritable,
       openSessions: live.length,
     },
-    inventory: [],
+    inventory: s.inventory,
     sessions: live.slice(0, 16).map((x) => liveSession(x, clocks)),
   };
 }

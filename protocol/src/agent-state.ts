@@ -18,14 +18,37 @@ export const HealthSchema = z.strictObject({
 export type Health = z.infer<typeof HealthSchema>;
 
 /**
- * Inventory is typed loosely on purpose (its shape will follow the ONVIF
- * adapter), but bounded: at most 64 items of at most 32 scalar fields.
+ * What the box sees of its cameras against the annex (agent/src/cameras):
+ * one item per annex entry, then one per device that matches none. Matching
+ * is by ONVIF identity; `address` is for the technician only.
  */
-const InventoryValue = z.union([z.string().max(256), z.number(), z.boolean(), z.null()]);
-export const InventoryItemSchema = z
-  .record(z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/), InventoryValue)
-  .refine((item) => Object.keys(item).length <= 32, 'at most 32 fields per inventory item');
-export const InventorySchema = z.array(InventoryItemSchema).max(64);
+export const INVENTORY_STATUSES = [
+  'annexed-present', // in the annex and answering with an H.264 profile
+  'annexed-missing', // in the annex, not answering: coverage lost (an alarm)
+  'annexed-unusable', // in the annex, answers discovery but not ONVIF (credentials, timeout)
+  'h265-only', // annexed and answering, but only H.265: browsers cannot decode it
+  'identity-conflict', // two devices claim one annexed identity: neither is trusted
+  'not-annexed', // answering, not in the annex: never transmissible
+] as const;
+export type InventoryStatus = (typeof INVENTORY_STATUSES)[number];
+
+const text = (max: number) => z.string().max(max);
+export const InventoryItemSchema = z.strictObject({
+  status: z.enum(INVENTORY_STATUSES),
+  camera: IdSchema.nullable(), // the annex id, when the device matches an annex entry
+  manufacturer: text(100),
+  model: text(100),
+  serial: text(100),
+  endpointUrn: text(200).nullable(),
+  address: text(100).nullable(), // host:port of its device service, as last seen
+  transmissible: z.boolean(),
+  live: text(100).nullable(), // the stream chosen for live view, e.g. "H264 1920x1080"
+  reason: text(400),
+});
+export type InventoryItemState = z.infer<typeof InventoryItemSchema>;
+/** The annex holds up to 256 cameras a site; as many unknown devices again at most. */
+export const MAX_INVENTORY_ITEMS = 512;
+export const InventorySchema = z.array(InventoryItemSchema).max(MAX_INVENTORY_ITEMS);
 
 const base = { boxId: IdSchema, siteId: IdSchema, time: UtcDateTimeSchema };
 

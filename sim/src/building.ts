@@ -72,7 +72,7 @@ export { MAX_SIM_CAMERAS };
 export class SimulatedBuilding {
   readonly counter = new RejectCounter();
   #cameras: SimCamera[] = [];
-  #servers: CameraServer[] = [];
+  readonly #servers = new Map<number, CameraServer>();
   #discovery: DiscoveryResponder | undefined;
   #discoveryPort: number | undefined;
   #starting: Promise<void> | undefined;
@@ -114,40 +114,7 @@ export class SimulatedBuilding {
     const host = o.host ?? '127.0.0.1';
     const h265 = new Set(o.h265Only ?? []);
     validateOptions(o);
-    const now = o.now ?? (() => new Date());
-    for (let n = 1; n <= o.cameras; n++) {
-      const identity = cameraIdentity(o.seed ?? 'vigie', n, h265.has(n) ? 'h265-only' : 'h264');
-      const credentials = generateCredentials(identity);
-      this.#redactor.addSecret(credentials.password);
-      const server = new CameraServer({
-        host,
-        port: o.httpPortBase ? o.httpPortBase + n - 1 : 0,
-        log: this.#log.child(identity.id),
-        counter: this.counter,
-      });
-      this.#servers.push(server);
-      const httpPort = await server.listen();
-      const base = `http://${urlHost(host)}:${httpPort}`;
-      const camera: SimCamera = {
-        identity,
-        credentials,
-        httpPort,
-        xaddr: base + DEVICE_PATH,
-        mediaXaddr: base + MEDIA_PATH,
-      };
-      server.serve({
-        identity,
-        credentials,
-        urls: { device: camera.xaddr, media: camera.mediaXaddr },
-        rtspUri: () => `rtsp://${urlHost(host)}:${o.rtspPort ?? 8554}/${identity.id}`,
-        snapshotUri: (p) => `${base}${SNAPSHOT_PATH_PREFIX}${p.token}.jpg`,
-        // One verifier per camera: nonces are remembered per device, as on real cameras.
-        verifier: new DigestVerifier({ now: () => now().getTime() }),
-        counter: this.counter,
-        now,
-      });
-      this.#cameras.push(camera);
-    }
+    for (let n = 1; n <= o.cameras; n++) await this.#addCamera(n, h265.has(n));
     if (o.credentialsFile) await writePrivateFile(o.credentialsFile, this.credentialsJson(), true);
     if (o.discovery !== false) await this.#startDiscovery(host, o.discovery ?? {});
     this.#log.info('simulated building started', {
@@ -155,6 +122,75 @@ export class SimulatedBuilding {
       discoveryPort: this.#discoveryPort,
       credentialsFile: o.credentialsFile,
     });
+  }
+
+  /** One camera: its identity from the seed and number, its own HTTP port and credentials. */
+  async #addCamera(n: number, h265Only: boolean): Promise<SimCamera> {
+    const o = this.options;
+    const host = o.host ?? '127.0.0.1';
+    const now = o.now ?? (() => new Date());
+    const identity = cameraIdentity(o.seed ?? 'vigie', n, h265Only ? 'h265-only' : 'h264');
+    const credentials = generateCredentials(identity);
+    this.#redactor.addSecret(credentials.password);
+    const server = new CameraServer({
+      host,
+      port: o.httpPortBase ? o.httpPortBase + n - 1 : 0,
+      log: this.#log.child(identity.id),
+      counter: this.counter,
+    });
+    this.#servers.set(n, server);
+    const httpPort = await server.listen();
+    const base = `http://${urlHost(host)}:${httpPort}`;
+    const camera: SimCamera = {
+      identity,
+      credentials,
+      httpPort,
+      xaddr: base + DEVICE_PATH,
+      mediaXaddr: base + MEDIA_PATH,
+    };
+    server.serve({
+      identity,
+      credentials,
+      urls: { device: camera.xaddr, media: camera.mediaXaddr },
+      rtspUri: () => `rtsp://${urlHost(host)}:${o.rtspPort ?? 8554}/${identity.id}`,
+      snapshotUri: (p) => `${base}${SNAPSHOT_PATH_PREFIX}${p.token}.jpg`,
+      // One verifier per camera: nonces are remembered per device, as on real cameras.
+      verifier: new DigestVerifier({ now: () => now().getTime() }),
+      counter: this.counter,
+      now,
+    });
+    this.#cameras.push(camera);
+    return camera;
+  }
+
+  /**
+   * A camera plugged in while running (the next number, an identity no annex
+   * made from the first cameras knows): it announces itself with a Hello.
+   * The credentials file, if any, is rewritten with it.
+   */
+  async addCamera(): Promise<SimCamera> {
+    await this.start();
+    const n = Math.max(0, ...this.#servers.keys()) + 1;
+    if (n > MAX_SIM_CAMERAS)
+      throw new VigieError('config-invalid', `at most ${MAX_SIM_CAMERAS} cameras`);
+    const camera = await this.#addCamera(n, false);
+    if (this.options.credentialsFile)
+      await writePrivateFile(this.options.credentialsFile, this.credentialsJson(), true);
+    await this.#discovery?.hello([discoverable(camera)]);
+    return camera;
+  }
+
+  /**
+   * A camera unplugged: it stops answering discovery and ONVIF at once, with
+   * no Bye (a cut cable says nothing). Returns false if there is no such camera.
+   */
+  async unplug(number: number): Promise<boolean> {
+    const server = this.#servers.get(number);
+    if (!server) return false;
+    this.#servers.delete(number);
+    this.#cameras = this.#cameras.filter((c) => c.identity.number !== number);
+    await server.close();
+    return true;
   }
 
   async #startDiscovery(host: string, d: SimDiscoveryOptions): Promise<void> {
@@ -204,7 +240,7 @@ export class SimulatedBuilding {
         this.#log.error('discovery responder did not stop cleanly', err);
       }
     }
-    for (const server of [...this.#servers].reverse()) {
+    for (const server of [...this.#servers.values()].reverse()) {
       try {
         await server.close();
       } catch (err) {

@@ -87,8 +87,8 @@ export class DiscoveryResponder {
   }
 
   /** Hello for each camera, to announceTo (or the group when multicast). */
-  async hello(): Promise<void> {
-    await Promise.all(this.cameras().map((c) => this.#announce(helloXml(c, this.#appSequence()))));
+  async hello(cameras: readonly DiscoverableCamera[] = this.cameras()): Promise<void> {
+    await Promise.all(cameras.map((c) => this.#announce(helloXml(c, this.#appSequence()))));
   }
 
   async bye(): Promise<void> {

@@ -59,6 +59,29 @@ t.test('a device outside the annex is listed and never transmissible', async (t)
   t.match(inv[1], { status: 'not-annexed', cameraId: null, transmissible: false, xaddr: 'b' });
 });
 
+t.test(
+  'an annexed camera that answers discovery but not ONVIF is unusable, not present',
+  async (t) => {
+    const urn = 'urn:uuid:1b4e28ba-2fa1-41d2-883f-0016d3cca427';
+    const camera = annexed('cam-03', 'S3');
+    const annex = [{ ...camera, onvif: { ...camera.onvif, endpointUrn: urn } }];
+    const [item] = matchAnnex(annex, [
+      {
+        identity: { manufacturer: '', model: '', serial: '', endpointUrn: urn },
+        xaddr: 'http://10.0.0.3/onvif/device_service',
+        encodings: [],
+        problem: 'camera 10.0.0.3:80 did not answer within 5000 ms',
+      },
+    ]);
+    t.match(item, {
+      status: 'annexed-unusable',
+      cameraId: 'cam-03',
+      transmissible: false,
+      reason: /answers discovery but not ONVIF: camera 10\.0\.0\.3:80 did not answer/,
+    });
+  },
+);
+
 t.test('a camera that offers only H.265 is marked so, with the reason', async (t) => {
   const [item] = matchAnnex([annexed('cam-03', 'S3')], [seen('S3', 'a', ['H265'])]);
   t.match(item, { status: 'h265-only', transmissible: false });
@@ -75,10 +98,18 @@ t.test('two devices claiming one identity are both distrusted', async (t) => {
   t.match(item, { status: 'identity-conflict', transmissible: false });
 });
 
-t.test('endpoint URNs decide when both sides have one; hardware ids must agree', async (t) => {
+t.test('endpoint URNs must agree when both sides have one; hardware ids too', async (t) => {
   const urn = 'urn:uuid:1b4e28ba-2fa1-41d2-883f-0016d3cca427';
   const a = { manufacturer: 'Axis', model: 'P3245', serial: 'S1', endpointUrn: urn };
-  t.ok(sameCamera(a, { ...a, serial: 'other' }), 'same URN: same camera');
+  t.ok(sameCamera(a, { ...a }), 'same URN and identity: same camera');
+  t.notOk(
+    sameCamera(a, { ...a, serial: 'other' }),
+    'same URN (unauthenticated) but another described serial: not the annexed camera',
+  );
+  t.ok(
+    sameCamera(a, { manufacturer: '', model: '', serial: '', endpointUrn: urn }),
+    'not described yet: the URN alone places it (it can only be unusable then)',
+  );
   t.notOk(sameCamera(a, { ...a, endpointUrn: 'urn:uuid:other' }), 'other URN: other camera');
   const hw = { manufacturer: 'Axis', model: 'P3245', serial: 'S1', hardwareId: 'H1' };
   t.notOk(sameCamera(hw, { ...hw, hardwareId: 'H2' }));

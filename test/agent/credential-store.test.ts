@@ -64,3 +64,23 @@ t.test('an invalid file says where, never what', async (t) => {
   t.match(err2, { code: 'config-invalid' });
   t.notMatch((err2 as Error).message, /Kx7-secret/, 'the content is not echoed');
 });
+
+t.test(
+  'a changed file is read again; a file made unsafe is refused and the old one stays',
+  async (t) => {
+    const file = await write(t.testdir(), CREDS, 0o600);
+    const store = await CredentialStore.load(file, new Redactor());
+    t.equal(await store.reloadIfChanged(), false, 'unchanged: nothing read');
+    const more = {
+      ...CREDS,
+      cameras: [...CREDS.cameras, { id: 'cam-02', username: 'vigie', password: 'New-pass-cam02' }],
+    };
+    await fs.rm(file);
+    await write(path.dirname(file), more, 0o600);
+    t.equal(await store.reloadIfChanged(), true);
+    t.equal(store.get('cam-02')?.password, 'New-pass-cam02', 'the new camera has credentials');
+    await fs.chmod(file, 0o644);
+    await t.rejects(store.reloadIfChanged(), { code: 'credentials-exposed' });
+    t.equal(store.get('cam-02')?.password, 'New-pass-cam02', 'what was loaded stays in use');
+  },
+);

@@ -82,7 +82,20 @@ void t.test(
         openSessions: 0,
         temperatureC: 41.5,
       },
-      inventory: [{ camera: 'cam-01', reachable: true, model: 'DS-2CD2143G2-I' }],
+      inventory: [
+        {
+          status: 'annexed-present',
+          camera: 'cam-01',
+          manufacturer: 'Hikvision',
+          model: 'DS-2CD2143G2-I',
+          serial: 'DS-2CD2143G2-I20210101AAWRF12345678',
+          endpointUrn: 'urn:uuid:5f0c1c3e-0000-4000-8000-000000000001',
+          address: '192.168.50.11:80',
+          transmissible: true,
+          live: 'H264 2688x1520',
+          reason: 'cam-01 answers and is transmissible',
+        },
+      ],
     };
     t.ok(AgentStateSchema.safeParse(online).success);
     t.ok(
@@ -93,10 +106,13 @@ void t.test(
         status: 'offline',
       }).success,
     );
-    const huge = { ...online, inventory: Array.from({ length: 65 }, () => ({ a: 1 })) };
+    const item = online.inventory[0];
+    const huge = { ...online, inventory: Array.from({ length: 513 }, () => item) };
     t.notOk(AgentStateSchema.safeParse(huge).success, 'inventory is bounded');
-    const nested = { ...online, inventory: [{ deep: { a: 1 } }] };
-    t.notOk(AgentStateSchema.safeParse(nested).success, 'inventory values are scalars');
+    const nested = { ...online, inventory: [{ ...item, deep: { a: 1 } }] };
+    t.notOk(AgentStateSchema.safeParse(nested).success, 'inventory items have a fixed shape');
+    const odd = { ...online, inventory: [{ ...item, status: 'maybe' }] };
+    t.notOk(AgentStateSchema.safeParse(odd).success, 'inventory statuses come from the fixed list');
     t.end();
   },
 );

@@ -6,10 +6,15 @@
  * must not inherit its transmissibility.
  *
  * Identity rule: when both sides carry an endpoint URN they must be equal;
- * otherwise manufacturer and model (case and surrounding spaces ignored) and
- * serial (exact) must be equal, and the hardware id too when the annex gives one.
+ * and manufacturer and model (case and surrounding spaces ignored) and serial
+ * (exact) must be equal, and the hardware id too when the annex gives one. A
+ * device that answered discovery but could not be described yet (no serial)
+ * matches by URN alone, which only ever makes it `annexed-unusable`.
  */
+import type { InventoryStatus } from '../../../protocol/src/agent-state.js';
 import type { Camera } from '../../../protocol/src/policy-schema.js';
+
+export type { InventoryStatus };
 
 export interface OnvifIdentity {
   readonly manufacturer: string;
@@ -25,14 +30,11 @@ export interface DiscoveredCamera {
   readonly xaddr: string;
   /** Video encodings its profiles offer, e.g. ['H264'] or ['H265']. */
   readonly encodings: readonly string[];
+  /** Set when it answered discovery but could not be described over ONVIF. */
+  readonly problem?: string | undefined;
+  /** The stream chosen for live view, e.g. "H264 1920x1080", when there is one. */
+  readonly live?: string | undefined;
 }
-
-export type InventoryStatus =
-  | 'annexed-present' // in the annex and answering: may be transmitted if the annex says so
-  | 'annexed-missing' // in the annex, not answering: coverage lost, an alarm
-  | 'not-annexed' // answering, not in the annex: never transmissible
-  | 'h265-only' // annexed and answering, but only H.265: browsers cannot decode it
-  | 'identity-conflict'; // two devices claim one identity: neither is trusted
 
 export interface InventoryItem {
   readonly status: InventoryStatus;
@@ -43,13 +45,18 @@ export interface InventoryItem {
   readonly transmissible: boolean;
   /** Why, in a sentence, for the technician. */
   readonly reason: string;
+  /** The stream chosen for live view, e.g. "H264 1920x1080", when the device offers one. */
+  readonly live?: string | undefined;
 }
 
 const norm = (s: string): string => s.trim().toLowerCase();
 
 export function sameCamera(annexed: OnvifIdentity, seen: OnvifIdentity): boolean {
   if (annexed.endpointUrn !== undefined && seen.endpointUrn !== undefined) {
-    return norm(annexed.endpointUrn) === norm(seen.endpointUrn);
+    if (norm(annexed.endpointUrn) !== norm(seen.endpointUrn)) return false;
+    // The URN comes from unauthenticated WS-Discovery: once the device has been
+    // described (over ONVIF, with its credentials), what it says must agree too.
+    if (seen.serial === '') return true;
   }
   if (annexed.hardwareId !== undefined && annexed.hardwareId !== seen.hardwareId) return false;
   return (
@@ -84,6 +91,15 @@ function annexedItem(camera: Camera, seen: DiscoveredCamera[]): InventoryItem {
     };
   }
   const device = seen[0] as DiscoveredCamera;
+  if (device.problem !== undefined) {
+    return {
+      ...base,
+      status: 'annexed-unusable',
+      xaddr: device.xaddr,
+      transmissible: false,
+      reason: `${camera.id} answers discovery but not ONVIF: ${device.problem}`,
+    };
+  }
   const h264 = device.encodings.some((e) => norm(e) === 'h264');
   if (!h264) {
     return {
@@ -98,6 +114,7 @@ function annexedItem(camera: Camera, seen: DiscoveredCamera[]): InventoryItem {
     ...base,
     status: 'annexed-present',
     xaddr: device.xaddr,
+    live: device.live,
     transmissible: camera.transmissible,
     reason: camera.transmissible
       ? `${camera.id} answers and is transmissible`
@@ -123,8 +140,12 @@ export function matchAnnex(
       cameraId: null,
       identity: device.identity,
       xaddr: device.xaddr,
+      live: device.live,
       transmissible: false,
-      reason: `${describe(device.identity)} at ${device.xaddr} is not in the annex: never transmitted (article 6 to add it)`,
+      reason:
+        device.problem !== undefined
+          ? `device ${device.identity.endpointUrn ?? ''} at ${device.xaddr} could not be described (${device.problem}); not in the annex: never transmitted`
+          : `${describe(device.identity)} at ${device.xaddr} is not in the annex: never transmitted (article 6 to add it)`,
     });
   }
   return items;

@@ -42,48 +42,41 @@ const CredentialsFileSchema = z.strictObject({
 });
 
 export class CredentialStore {
-  readonly #byKey: ReadonlyMap<string, CameraCredentials>;
+  #byKey: ReadonlyMap<string, CameraCredentials>;
+  #version: string;
 
-  private constructor(byKey: ReadonlyMap<string, CameraCredentials>) {
-    this.#byKey = byKey;
+  private constructor(
+    readonly file: string,
+    readonly redactor: Redactor,
+    loaded: { byKey: ReadonlyMap<string, CameraCredentials>; version: string },
+  ) {
+    this.#byKey = loaded.byKey;
+    this.#version = loaded.version;
   }
 
   /** Reads and checks the file; registers every password with `redactor`. */
   static async load(file: string, redactor: Redactor): Promise<CredentialStore> {
-    let stat;
+    return new CredentialStore(file, redactor, await read(file, redactor));
+  }
+
+  /**
+   * Reads the file again if it changed (a technician added a camera). A file
+   * that became invalid or readable by others is refused and the credentials
+   * already loaded stay in use: the error says why. Resolves true on a reload.
+   */
+  async reloadIfChanged(): Promise<boolean> {
+    let version: string;
     try {
-      stat = await fs.stat(file);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? 'error';
-      throw new VigieError('file-unreadable', `cannot read camera credentials ${file}: ${code}`);
-    }
-    if ((stat.mode & 0o077) !== 0) {
-      throw new VigieError(
-        'credentials-exposed',
-        `camera credentials ${file} are readable by others (mode ${(stat.mode & 0o777).toString(8)}): chmod 600 it`,
-      );
-    }
-    let raw: unknown;
-    try {
-      raw = JSON.parse(await fs.readFile(file, 'utf8'));
+      const stat = await fs.stat(this.file);
+      version = versionOf(stat);
     } catch {
-      // The parser's message may quote the file's content: say only where.
-      throw new VigieError('config-invalid', `camera credentials ${file} are not valid JSON`);
+      version = 'unreadable';
     }
-    const parsed = CredentialsFileSchema.safeParse(raw);
-    if (!parsed.success) {
-      // Paths only: zod messages never quote the values, and values are secrets.
-      const lines = formatIssues(parsed.error.issues).join('\n  ');
-      throw new VigieError('config-invalid', `camera credentials ${file} are invalid:\n  ${lines}`);
-    }
-    const byKey = new Map<string, CameraCredentials>();
-    for (const c of parsed.data.cameras) {
-      const creds = { username: c.username, password: c.password };
-      redactor.addSecret(c.password);
-      if (c.id !== undefined) byKey.set(c.id, creds);
-      if (c.endpointReference !== undefined) byKey.set(c.endpointReference, creds);
-    }
-    return new CredentialStore(byKey);
+    if (version === this.#version) return false;
+    const loaded = await read(this.file, this.redactor);
+    this.#byKey = loaded.byKey;
+    this.#version = loaded.version;
+    return true;
   }
 
   /** Credentials for a camera, looked up by its annex id, then by its endpoint URN. */
@@ -93,4 +86,55 @@ export class CredentialStore {
       (endpointUrn !== undefined ? this.#byKey.get(endpointUrn) : undefined)
     );
   }
+}
+
+/** Changes with the content, a replacement of the file, or its mode. */
+function versionOf(stat: {
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  mode: number;
+}): string {
+  return `${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}:${stat.mode}`;
+}
+
+async function read(
+  file: string,
+  redactor: Redactor,
+): Promise<{ byKey: ReadonlyMap<string, CameraCredentials>; version: string }> {
+  let stat;
+  try {
+    stat = await fs.stat(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new VigieError('file-unreadable', `cannot read camera credentials ${file}: ${code}`);
+  }
+  if ((stat.mode & 0o077) !== 0) {
+    throw new VigieError(
+      'credentials-exposed',
+      `camera credentials ${file} are readable by others (mode ${(stat.mode & 0o777).toString(8)}): chmod 600 it`,
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await fs.readFile(file, 'utf8'));
+  } catch {
+    // The parser's message may quote the file's content: say only where.
+    throw new VigieError('config-invalid', `camera credentials ${file} are not valid JSON`);
+  }
+  const parsed = CredentialsFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    // Paths only: zod messages never quote the values, and values are secrets.
+    const lines = formatIssues(parsed.error.issues).join('\n  ');
+    throw new VigieError('config-invalid', `camera credentials ${file} are invalid:\n  ${lines}`);
+  }
+  const byKey = new Map<string, CameraCredentials>();
+  for (const c of parsed.data.cameras) {
+    const creds = { username: c.username, password: c.password };
+    redactor.addSecret(c.password);
+    if (c.id !== undefined) byKey.set(c.id, creds);
+    if (c.endpointReference !== undefined) byKey.set(c.endpointReference, creds);
+  }
+  return { byKey, version: versionOf(stat) };
 }

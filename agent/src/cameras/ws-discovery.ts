@@ -49,6 +49,8 @@ export interface WsDiscoveryOptions {
   maxEndpoints?: number; // default 1024: new endpoints beyond it are refused (flood)
   maxDatagramsPerSecond?: number; // default 2000: beyond it datagrams are dropped, counted
   monotonicMs?: () => number; // default performance.now
+  /** Called after a Hello or a Bye changed the table (a camera plugged in or leaving). */
+  onAnnouncement?: (kind: 'hello' | 'bye', endpointUrn: string) => void;
   log: Logger;
 }
 
@@ -226,31 +228,44 @@ export class WsDiscoveryClient {
   }
 
   #onDatagram(msg: Buffer, from: string): void {
-    if (!this.#bucket?.take()) return this.#refuse('wsd-rate-limited');
+    if (!this.#bucket?.take()) {
+      this.#refuse('wsd-rate-limited');
+      return;
+    }
     const message = readDiscoveryMessage(msg);
-    if (typeof message === 'string') return this.#refuse(message);
-    this.#apply(message, from);
+    if (typeof message === 'string') this.#refuse(message);
+    else this.#apply(message, from);
   }
 
   #apply(message: DiscoveryMessage, from: string): void {
     switch (message.kind) {
       case 'probe-matches':
-        if (!this.#probes.includes(message.relatesTo)) return this.#refuse('wsd-unsolicited-match');
+        if (!this.#probes.includes(message.relatesTo)) {
+          this.#refuse('wsd-unsolicited-match');
+          return;
+        }
         for (const m of message.matches) this.#upsert(m, from);
         return;
       case 'hello':
-        return this.#upsert(message.endpoint, from);
+        if (this.#upsert(message.endpoint, from))
+          this.options.onAnnouncement?.('hello', message.endpoint.endpointUrn);
+        return;
       case 'bye':
         // A Bye is as unauthenticated as the rest; only honour one from the camera LAN.
-        if (!inCidrs(from, this.#cidrs)) return this.#refuse('wsd-source-outside-lan');
-        this.#endpoints.delete(message.endpointUrn);
+        if (!inCidrs(from, this.#cidrs)) {
+          this.#refuse('wsd-source-outside-lan');
+          return;
+        }
+        if (this.#endpoints.delete(message.endpointUrn))
+          this.options.onAnnouncement?.('bye', message.endpointUrn);
         return;
       case 'peer-query':
         return;
     }
   }
 
-  #upsert(endpoint: AnnouncedEndpoint, from: string): void {
+  /** True when the endpoint is now in the table. */
+  #upsert(endpoint: AnnouncedEndpoint, from: string): boolean {
     if (!inCidrs(from, this.#cidrs)) return this.#refuse('wsd-source-outside-lan');
     if (endpoint.xaddrs.some((a) => !inCidrs(new URL(a).hostname, this.#cidrs)))
       return this.#refuse('wsd-xaddr-outside-lan');
@@ -260,10 +275,12 @@ export class WsDiscoveryClient {
       if (this.#endpoints.size >= max) return this.#refuse('wsd-table-full');
     }
     this.#endpoints.set(endpoint.endpointUrn, { ...endpoint, from, lastSeenMs: this.#now() });
+    return true;
   }
 
-  #refuse(reason: WsDiscoveryRejectReason): void {
+  #refuse(reason: WsDiscoveryRejectReason): false {
     this.#rejected.set(reason, (this.#rejected.get(reason) ?? 0) + 1);
+    return false;
   }
 
   #now(): number {

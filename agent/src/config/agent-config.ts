@@ -11,6 +11,8 @@ import { readTextFile } from '../../../lib/src/files.js';
 import { parseOrThrow } from '../../../lib/src/schema.js';
 import { IdSchema } from '../../../protocol/src/ids.js';
 import { parseYamlText } from '../../../lib/src/yaml.js';
+import { parseCidr, parseIpv4 } from '../cameras/ipv4-cidr.js';
+import { expandProbeTargets } from '../cameras/probe-targets.js';
 
 const FileSchema = z.string().min(1).describe('path, relative to the configuration file');
 
@@ -70,6 +72,82 @@ export const AgentConfigSchema = z.strictObject({
     .max(16)
     .default(4)
     .describe('simultaneous transmissions on this box; more are refused (session-limit)'),
+  cameras: z
+    .strictObject({
+      lanAddress: z
+        .string()
+        .regex(/^\d{1,3}(\.\d{1,3}){3}$/, 'must be an IPv4 address')
+        .describe(
+          "the box's own IPv4 address on the camera LAN: probes leave from it, multicast only through it",
+        ),
+      lanCidrs: z
+        .array(z.string())
+        .min(1)
+        .max(16)
+        .describe(
+          'the camera LAN ranges; a camera answering from or pointing elsewhere is refused',
+        ),
+      multicast: z
+        .boolean()
+        .default(true)
+        .describe(
+          'probe the WS-Discovery group 239.255.255.250:3702 on the camera LAN, hear Hello/Bye',
+        ),
+      probe: z
+        .array(z.string())
+        .max(256)
+        .default([])
+        .describe(
+          'directed unicast probes: host, host:port, range a.b.c.d/n or a.b.c.d/n:port (1024 addresses at most)',
+        ),
+      credentialsFile: FileSchema.describe(
+        'per-camera ONVIF credentials, JSON, mode 0600 (docs/cameras.md)',
+      ),
+      probeIntervalSec: z
+        .number()
+        .int()
+        .min(5)
+        .max(3600)
+        .default(60)
+        .describe('how often the inventory is refreshed'),
+      answerWaitMs: z
+        .number()
+        .int()
+        .min(100)
+        .max(10_000)
+        .default(1500)
+        .describe('how long answers to a probe are awaited'),
+      forgetAfterSec: z
+        .number()
+        .int()
+        .min(10)
+        .max(86_400)
+        .default(180)
+        .describe('a camera silent this long is missing'),
+      describeTimeoutMs: z
+        .number()
+        .int()
+        .min(500)
+        .max(60_000)
+        .default(5000)
+        .describe('per camera: a camera that hangs does not stall the others'),
+      describeConcurrency: z
+        .number()
+        .int()
+        .min(1)
+        .max(64)
+        .default(8)
+        .describe('cameras described at once'),
+      redescribeEverySec: z
+        .number()
+        .int()
+        .min(60)
+        .max(86_400)
+        .default(900)
+        .describe('a described camera is asked again after this long (profiles change)'),
+    })
+    .optional()
+    .describe('ONVIF discovery and the camera inventory; without it the inventory stays empty'),
   clockSync: z
     .enum(['timesyncd', 'assume'])
     .default('timesyncd')
@@ -86,9 +164,14 @@ export const AgentConfigSchema = z.strictObject({
     .default({ level: 'info' }),
 });
 export type AgentConfig = z.output<typeof AgentConfigSchema>;
+export type CamerasConfig = NonNullable<AgentConfig['cameras']>;
 
 /** Cross-field rules, with the actual values in the message. */
 function checkCrossFields(config: AgentConfig, file: string): void {
+  const cameraProblems = config.cameras ? cameraConfigProblems(config.cameras) : [];
+  if (cameraProblems.length > 0) {
+    throw new VigieError('config-invalid', `${file} is invalid:\n  ${cameraProblems.join('\n  ')}`);
+  }
   const { reconnectMinMs, reconnectMaxMs } = config.broker;
   if (reconnectMinMs > reconnectMaxMs) {
     throw new VigieError(
@@ -96,6 +179,19 @@ function checkCrossFields(config: AgentConfig, file: string): void {
       `${file} is invalid:\n  broker.reconnectMinMs: ${reconnectMinMs} ms is more than broker.reconnectMaxMs ${reconnectMaxMs} ms`,
     );
   }
+}
+
+function cameraConfigProblems(c: NonNullable<AgentConfig['cameras']>): string[] {
+  const problems: string[] = [];
+  if (parseIpv4(c.lanAddress) === undefined)
+    problems.push(`cameras.lanAddress: ${c.lanAddress} is not an IPv4 address`);
+  c.lanCidrs.forEach((cidr, i) => {
+    if (!parseCidr(cidr))
+      problems.push(`cameras.lanCidrs.${i}: ${cidr} is not an IPv4 range like 192.168.50.0/24`);
+  });
+  const { problems: targets } = expandProbeTargets(c.probe);
+  for (const p of targets) problems.push(`cameras.probe: ${p}`);
+  return problems;
 }
 
 /** Resolves every path relative to the configuration file's folder. */
@@ -112,6 +208,10 @@ function resolvePaths(config: AgentConfig, dir: string): AgentConfig {
     },
     admin: { ...config.admin, publicKeyFile: at(config.admin.publicKeyFile) },
     policyFile: config.policyFile === undefined ? undefined : at(config.policyFile),
+    cameras: config.cameras && {
+      ...config.cameras,
+      credentialsFile: at(config.cameras.credentialsFile),
+    },
   };
 }
 
