@@ -64,6 +64,10 @@ export const ERROR_CATALOGUE = {
   'camera-unusable': 'a camera answered but could not be described (authentication, SOAP fault)',
   // receiving centre's viewer
   'viewer-listen-failed': "the centre's web viewer could not listen on its configured address",
+  // media (live view)
+  'media-malformed':
+    'a camera stream remuxed by ffmpeg is not well-formed fragmented MP4, or a box exceeds its size bound',
+  'media-codec-unsupported': 'a camera stream has no H.264 or H.265 video track a viewer can play',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
