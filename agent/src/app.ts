@@ -11,6 +11,8 @@ import { isVigieError } from '../../lib/src/errors.js';
 import { readTextFile } from '../../lib/src/files.js';
 import type { Logger } from '../../lib/src/log.js';
 import { Redactor } from '../../lib/src/redact.js';
+import type { InventoryStatus } from '../../protocol/src/agent-state.js';
+import type { AlarmCode } from '../../protocol/src/alarms.js';
 import type { AgentEvent } from '../../protocol/src/events.js';
 import { Keyring } from '../../protocol/src/keyring.js';
 import {
@@ -49,6 +51,14 @@ import { findUnclosedSessions, recoverAfterRestart } from './sessions/restart-re
 import { SessionManager } from './sessions/session-manager.js';
 import { LocalTrackingTransmitter } from './sessions/transmitter.js';
 import { offlineState, onlineState } from './state.js';
+
+/** Which alarm a loss of coverage raises, by the camera's new status. */
+const LOSS_ALARMS: Partial<Record<InventoryStatus, AlarmCode>> = {
+  'annexed-missing': 'camera-offline',
+  'annexed-unusable': 'camera-unusable',
+  'h265-only': 'camera-unusable',
+  'identity-conflict': 'camera-identity-mismatch',
+};
 
 /** No genuine "now" can be earlier than this build (a box whose RTC restarts in 1970). */
 export const BUILD_TIME_MS = Date.parse('2026-11-29T00:00:00Z');
@@ -296,11 +306,7 @@ export class AgentApp {
       switch (change.kind) {
         case 'coverage-lost':
           this.#alarm(
-            events.alarm(
-              item.status === 'identity-conflict' ? 'camera-identity-mismatch' : 'camera-offline',
-              'critical',
-              item.reason,
-            ),
+            events.alarm(LOSS_ALARMS[item.status] ?? 'camera-offline', 'critical', item.reason),
             data,
           );
           break;

@@ -19,6 +19,9 @@ export function buildProgram(version: string): Command {
     )
     .version(version, '-V, --version', 'print the version and exit')
     .showHelpAfterError('(run with --help for usage)')
+    // Each command's options where they are written: `vigie agent --config F` and
+    // `vigie agent discover --config F` each get their own.
+    .enablePositionalOptions()
     .configureHelp({ sortSubcommands: false, showGlobalOptions: true })
     .addHelpText(
       'after',

@@ -213,14 +213,14 @@ t.test('a camera that hangs mid-request does not stall the others', async (t) =>
     return new Promise<void>((resolve) => hanging.close(() => resolve()));
   });
   const hangPort = (hanging.address() as AddressInfo).port;
-  let r: Rig | undefined;
+  const ref: { rig?: Rig } = {};
   const describe: Describe = (target, c, ms) => {
-    const third = r?.building.cameras[2];
+    const third = ref.rig?.building.cameras[2];
     const redirected =
       third && target.port === third.httpPort ? { ...target, port: hangPort } : target;
     return describeCamera(redirected, c, ms);
   };
-  r = await rig(t, 8, { timeoutMs: 800 }, describe);
+  const r = (ref.rig = await rig(t, 8, { timeoutMs: 800 }, describe));
   const started = performance.now();
   const items = await r.inventory.refresh();
   const elapsed = performance.now() - started;
@@ -253,7 +253,7 @@ t.test(
       const wrong = second && target.port === second.httpPort;
       return describeCamera(target, wrong ? { ...c, password: c.password + 'x' } : c, ms);
     };
-    r = await rig(t, 3, {}, describe);
+    const r = (ref.rig = await rig(t, 3, {}, describe));
     const items = await r.inventory.refresh();
     t.match(
       items.find((i) => i.cameraId === 'cam-02'),

@@ -38,7 +38,7 @@ export interface World {
   brokerDir: string;
   boxDir: string;
   operatorDir: string;
-  agentConfigFile(port: number, dataDir?: string): Promise<string>;
+  agentConfigFile(port: number, dataDir?: string, extra?: Record<string, unknown>): Promise<string>;
   opConfigFile(port: number): Promise<string>;
 }
 
@@ -58,13 +58,18 @@ export const ALWAYS = [
   },
 ];
 
-export async function makeWorld(t: Test, version = 12): Promise<World> {
+export async function makeWorld(
+  t: Test,
+  version = 12,
+  mutate: (p: Policy) => void = () => undefined,
+): Promise<World> {
   const dir = await tempDir(t, 'vigie-e2e-');
   const pki = await makePki(t);
   const admin = makeAdminKey();
   const policy = testPolicy((p) => {
     p.version = version;
     p.timeWindows = ALWAYS;
+    mutate(p);
   });
   const bundleFile = path.join(dir, 'policy.bundle.json');
   await fs.writeFile(bundleFile, admin.sign(policy));
@@ -100,7 +105,7 @@ export async function makeWorld(t: Test, version = 12): Promise<World> {
     brokerDir,
     boxDir,
     operatorDir,
-    async agentConfigFile(port, dataDir = path.join(dir, 'agent-data')) {
+    async agentConfigFile(port, dataDir = path.join(dir, 'agent-data'), extra = {}) {
       const file = path.join(dir, `agent-${port}.yaml`);
       const config = {
         siteId: BORNY.siteId,
@@ -111,6 +116,7 @@ export async function makeWorld(t: Test, version = 12): Promise<World> {
         admin: { kid: admin.kid, publicKeyFile: adminKeyFile },
         clockSync: 'assume',
         log: { level: 'warn' },
+        ...extra,
       };
       await fs.writeFile(file, toYaml(config));
       return file;
