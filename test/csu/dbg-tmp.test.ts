@@ -1,0 +1,10 @@
+import t from 'tap';
+import { openCommand, sign } from '/work/main/test/agent/pipeline-fixtures.js';
+import { makeRelayWorld, startTestRelay } from '/work/main/test/csu/relay-fixtures.js';
+import { command, makeBox } from '/work/main/test/agent/tunnel-fixtures.js';
+const world = await makeRelayWorld(t);
+const { policy } = await startTestRelay(t, world);
+const box = makeBox(world, policy);
+const r = await command(box, sign(openCommand(Date.now())));
+console.log(JSON.stringify(r), JSON.stringify(box.journal.entries.map(e=>[e.type,e.data])));
+await box.manager.stop();
