@@ -247,9 +247,9 @@ t.test('a camera that hangs mid-request does not stall the others', async (t) =>
 t.test(
   'a wrong password makes the camera unusable, and the password is never repeated',
   async (t) => {
-    let r: Rig | undefined;
+    const ref: { rig?: Rig } = {};
     const describe: Describe = (target, c, ms) => {
-      const second = r?.building.cameras[1];
+      const second = ref.rig?.building.cameras[1];
       const wrong = second && target.port === second.httpPort;
       return describeCamera(target, wrong ? { ...c, password: c.password + 'x' } : c, ms);
     };
