@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { closeCommand } from '../agent/pipeline-fixtures.js';
 import { makePki } from '../certs/helpers.js';
 import {
@@ -16,7 +16,7 @@ const world = await makeRelayWorld(t);
 const { port, policy, relay } = await startTestRelay(t, world);
 
 async function refusal(
-  t: Parameters<Parameters<typeof t.test>[1]>[0],
+  t: Test,
   send: (box: RawBox) => void,
   material = world.boxTls,
 ): Promise<{ reason: string; detail: string }> {
