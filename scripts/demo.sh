@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # `make demo`: Vigie on one machine, on loopback, with a throwaway PKI and
-# policy. Starts the central broker and the agent of one building, then walks
-# an operator through opening, listing and closing a transmission, and checks
-# the box's journal. With DEMO_KEEP=1 everything keeps running until Ctrl-C,
-# so you can type the `vigie op` commands yourself.
+# policy. Starts a simulated building of 4 ONVIF cameras, the central broker
+# and the agent of that building, shows what the box finds on its camera LAN,
+# then walks an operator through opening, listing and closing a transmission,
+# and checks the box's journal. With DEMO_KEEP=1 everything keeps running until
+# Ctrl-C, so you can type the `vigie op` commands yourself.
 #
-# Not yet: the simulated cameras, the tunnel and the receiving centre's live
-# viewer (issues 4 and 5); until then "open" means the box accepts, tracks and
-# journals the transmission.
+# Not yet: the tunnel and the receiving centre's live viewer (issue 5); until
+# then "open" means the box accepts, tracks and journals the transmission.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -29,7 +29,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo; echo "stopping..."; exit 0' INT TERM
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+port=$(free_port)
+rtsp_port=$(free_port)
+wsd_port=$(free_port) # WS-Discovery, unicast on loopback (multicast only ever inside a namespace)
 export VIGIE_PKI_DIR="$work/pki"
 
 step "1. A throwaway PKI, the broker's, the box's and the operator's certificates"
@@ -44,6 +47,15 @@ cp -r protocol/examples "$work/policy"
 rm "$work/policy/keys/op-dupont.pub" # the example's key: replaced by one we hold
 vigie keygen --name op-dupont --out "$work/policy/keys" | sed -n 1,2p
 vigie keygen --name admin --out "$work/keys" | sed -n 1,2p
+# The annex of site borny-hauts: the 4 cameras of the simulated building (the 4th H.265 only).
+node --input-type=module -e '
+import { readFileSync, writeFileSync } from "node:fs";
+import { parse, stringify } from "yaml";
+const { simAnnex } = await import(process.argv[2]);
+const file = process.argv[1];
+const policy = parse(readFileSync(file, "utf8"));
+policy.sites.find((s) => s.id === "borny-hauts").cameras = simAnnex("vigie", 4, [4]);
+writeFileSync(file, stringify(policy));' "$work/policy/policy.example.yaml" "$repo/dist/sim/src/annex.js"
 vigie policy sign --in "$work/policy/policy.example.yaml" --key "$work/keys/admin.key" \
   --kid admin --out "$work/policy.bundle.json"
 
@@ -60,8 +72,16 @@ dataDir: agent-data
 broker: { url: 'mqtts://127.0.0.1:$port', servername: 127.0.0.1 }
 tls: { caFile: pki/ca-bundle.pem, certFile: box/chain.pem, keyFile: box/key.pem, crlFile: pki/crl-bundle.pem }
 admin: { kid: admin, publicKeyFile: keys/admin.pub }
+policyFile: policy.bundle.json # to start with, before the broker delivers one
 clockSync: assume # demo only: the box image checks systemd-timesyncd
 log: { level: warn }
+cameras:
+  lanAddress: 127.0.0.1
+  lanCidrs: [127.0.0.0/8]
+  multicast: false # on loopback: directed probes only
+  probe: ['127.0.0.1:$wsd_port']
+  credentialsFile: cameras.json
+  answerWaitMs: 500
 YAML
 cat >"$work/op.yaml" <<YAML
 operator: { kid: op-dupont, keyFile: policy/keys/op-dupont.key }
@@ -70,7 +90,21 @@ tls: { caFile: pki/ca-bundle.pem, certFile: operator/chain.pem, keyFile: operato
 YAML
 export VIGIE_OP_CONFIG="$work/op.yaml"
 
-step "3. The central broker (mTLS, TLS 1.3) and the agent of site borny-hauts"
+step "3. A simulated building: 4 ONVIF cameras with live RTSP streams (GStreamer)"
+(exec node "$repo/dist/cli/src/main.js" sim --cameras 4 --h265-only 4 --rtsp-port "$rtsp_port" \
+  --discovery-port "$wsd_port" --credentials "$work/cameras.json" >"$work/sim.out" 2>"$work/sim.log") &
+pids+=($!)
+for _ in $(seq 1 100); do # ready once it says how to stop it
+  grep -q 'Ctrl-C to stop' "$work/sim.out" 2>/dev/null && break
+  kill -0 "${pids[0]}" 2>/dev/null || { cat "$work/sim.log" >&2; exit 1; }
+  sleep 0.1
+done
+sed -n '1,/streams:/p' "$work/sim.out"
+
+step "4. What the box finds on its camera LAN, against the annex (vigie agent discover)"
+vigie agent discover --config "$work/agent.yaml"
+
+step "5. The central broker (mTLS, TLS 1.3) and the agent of site borny-hauts"
 (exec node "$repo/dist/cli/src/main.js" central --config "$work/central.yaml" 2>"$work/central.log") &
 pids+=($!)
 node -e '
@@ -85,7 +119,7 @@ for _ in $(seq 1 100); do # the box is ready once its retained state says online
   sleep 0.1
 done
 
-step "4. An operator opens a transmission after the phone call (urgence: at any hour)"
+step "6. An operator opens a transmission after the phone call (urgence: at any hour)"
 cmd=(vigie op open --site borny-hauts --camera cam-01,cam-02 --to csu-metz
   --purpose intervention-forces-securite --trigger urgence --officer "Cne Martin"
   --call-ref CSU-2026-0042 --ttl 20m)
@@ -94,10 +128,10 @@ out=$("${cmd[@]}")
 echo "$out"
 session=$(sed -n 's/^transmission ouverte : //p' <<<"$out")
 
-step "5. What the watch room sees"
+step "7. What the watch room sees"
 vigie op sessions
 
-step "6. A camera outside the annex is refused, with what to do next"
+step "8. A camera outside the annex is refused, with what to do next"
 vigie op open --site borny-hauts --camera cam-99 --to csu-metz --purpose trafics \
   --trigger urgence --officer "Cne Martin" --call-ref CSU-2026-0043 --ttl 20m || true
 
@@ -107,18 +141,18 @@ if [ "${DEMO_KEEP:-0}" = "1" ]; then
   echo "  alias vigie='node $repo/dist/cli/src/main.js'"
   echo "  vigie op sessions"
   echo "  vigie op close $session"
-  wait "${pids[0]}"
+  wait "${pids[1]}"
   exit 0
 fi
 
-step "7. The intervention is over: the operator closes it"
+step "9. The intervention is over: the operator closes it"
 vigie op close "$session"
 vigie op sessions
 
-step "8. The box's journal: hash chain and signed heads"
-kill -TERM "${pids[1]}" && wait "${pids[1]}" || true
+step "10. The box's journal: hash chain and signed heads"
+kill -TERM "${pids[2]}" && wait "${pids[2]}" || true
 vigie journal verify "$work/agent-data/journal.db" --cert "$work/box/cert.pem"
 
 step "Not yet"
-echo "The simulated cameras, the tunnel and the live viewer of the receiving centre"
-echo "arrive with the next issues; 'make demo' will then show the picture itself."
+echo "The tunnel and the live viewer of the receiving centre arrive with the next"
+echo "issue; 'make demo' will then show the picture itself."

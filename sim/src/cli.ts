@@ -18,6 +18,7 @@ interface SimCliOptions {
   discoveryPort: number;
   multicast: boolean;
   announceTo?: { address: string; port: number };
+  writeAnnex?: string;
 }
 
 export function registerSimCommands(program: Command): void {
@@ -63,6 +64,10 @@ export function registerSimCommands(program: Command): void {
       false,
     )
     .option('--announce-to <host:port>', 'send Hello/Bye to this unicast address', hostPort)
+    .option(
+      '--write-annex <file>',
+      "write these cameras' annex entries (YAML, for a policy site), then run",
+    )
     .addHelpText(
       'after',
       `
@@ -77,12 +82,18 @@ See docs/sim.md.
 
 Examples:
   vigie sim --cameras 4
+  vigie sim --cameras 4 --write-annex annex.yaml   # the policy's cameras for this building
   vigie sim --cameras 32 --http-port-base 18000 --discovery-port 13702 --credentials /tmp/cams.json`,
     )
     .action(async (o: SimCliOptions) => {
       // Imported when run: the simulator stays out of every other command's process.
       const { runSim } = await import('./main-sim.js');
-      await runSim(toBuildingOptions(o));
+      const options = toBuildingOptions(o);
+      if (o.writeAnnex !== undefined) {
+        const { writeSimAnnex } = await import('./annex.js');
+        await writeSimAnnex(o.writeAnnex, o.seed, o.cameras, options.h265Only ?? []);
+      }
+      await runSim(options);
     });
 }
 

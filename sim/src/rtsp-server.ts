@@ -10,7 +10,7 @@
  * gstreamer1.0-plugins-bad for an H.265 camera.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +18,15 @@ import { Logger } from '../../lib/src/log.js';
 import { Redactor } from '../../lib/src/redact.js';
 import { VigieError, type ErrorCode } from '../../lib/src/errors.js';
 
-export const SERVE_PY = fileURLToPath(new URL('../rtsp/serve.py', import.meta.url));
+/** Beside the sources (tsx) or, from the build in dist/, in the source tree it was built from. */
+export const SERVE_PY =
+  [
+    new URL('../rtsp/serve.py', import.meta.url),
+    new URL('../../../sim/rtsp/serve.py', import.meta.url),
+  ]
+    .map((u) => fileURLToPath(u))
+    .find((file) => existsSync(file)) ??
+  fileURLToPath(new URL('../rtsp/serve.py', import.meta.url));
 const HOST = '127.0.0.1'; // loopback only: the simulator never listens elsewhere
 const STDERR_TAIL_CHARS = 2000;
 
