@@ -31,26 +31,41 @@ async function logIn(page: Page, fixture: ViewerFixture): Promise<void> {
   await Promise.all([page.waitForURL('**/sessions'), page.click('button[type=submit]')]);
 }
 
+/**
+ * What the page functions below touch. The project is type-checked without
+ * the DOM library (Node only), so these declarations are module-local; the
+ * functions run in Chromium, passed as functions rather than strings because
+ * the viewer's CSP forbids eval, as it should.
+ */
+interface PageElement {
+  readonly videoWidth: number;
+  readonly currentTime: number;
+  readonly paused: boolean;
+  readonly textContent: string | null;
+  getAttribute(name: string): string | null;
+}
+declare const document: { querySelector(selector: string): PageElement | null };
+declare const MediaSource: { isTypeSupported(type: string): boolean };
+
 /** Waits until the page's video has decoded frames and its clock moves. */
 async function waitForPlayback(page: Page): Promise<{ width: number; from: number; to: number }> {
+  const options = { timeout: WAIT_MS };
   await page.waitForFunction(
     () => {
       const v = document.querySelector('video');
       return v !== null && v.videoWidth > 0 && v.currentTime > 0;
     },
     undefined,
-    { timeout: WAIT_MS },
+    options,
   );
-  const from = await page.$eval('video', (v) => v.currentTime);
+  const from = await page.evaluate(() => document.querySelector('video')?.currentTime ?? 0);
   await page.waitForFunction(
-    (t0) => document.querySelector('video')!.currentTime > t0 + 0.3,
+    (t0) => (document.querySelector('video')?.currentTime ?? 0) > t0 + 0.3,
     from,
-    {
-      timeout: WAIT_MS,
-    },
+    options,
   );
-  const to = await page.$eval('video', (v) => v.currentTime);
-  const width = await page.$eval('video', (v) => v.videoWidth);
+  const to = await page.evaluate(() => document.querySelector('video')?.currentTime ?? 0);
+  const width = await page.evaluate(() => document.querySelector('video')?.videoWidth ?? 0);
   return { width, from, to };
 }
 
@@ -58,6 +73,7 @@ t.test('plays a live camera with watermark and countdown, then stops when it end
   const media = await testMedia();
   const fixture = await startViewer(t, { media });
   fixture.live.open(sessionInfo());
+  fixture.live.feed('sess-0001');
   const browser = await launch(t);
   const page = await browser.newPage();
   const supported = await page.evaluate((mime) => MediaSource.isTypeSupported(mime), media.mime);
@@ -75,7 +91,7 @@ t.test('plays a live camera with watermark and countdown, then stops when it end
   t.ok(to > from, `currentTime advances (${from} → ${to})`);
   t.match(await page.getAttribute('video', 'controlslist'), 'nodownload');
   await page.waitForFunction(
-    () => /\d\d:\d\d:\d\d/.test(document.querySelector('.watermark')!.textContent ?? ''),
+    () => /\d\d:\d\d:\d\d/.test(document.querySelector('.watermark')?.textContent ?? ''),
     undefined,
     { timeout: WAIT_MS },
   );
@@ -89,7 +105,10 @@ t.test('plays a live camera with watermark and countdown, then stops when it end
   await page.waitForSelector('#ended:not([hidden])', { timeout: WAIT_MS });
   t.equal(await page.textContent('#ended'), 'Transmission terminée : durée autorisée écoulée');
   t.ok(
-    await page.$eval('video', (v) => v.paused && v.getAttribute('src') === null),
+    await page.evaluate(() => {
+      const v = document.querySelector('video');
+      return v !== null && v.paused && v.getAttribute('src') === null;
+    }),
     'player stopped',
   );
 
@@ -104,6 +123,7 @@ t.test('"Intervention terminée" reaches LiveSessions with the viewer', async (t
   const media = await testMedia();
   const fixture = await startViewer(t, { media });
   fixture.live.open(sessionInfo());
+  fixture.live.feed('sess-0001');
   const browser = await launch(t);
   const page = await browser.newPage();
   await logIn(page, fixture);

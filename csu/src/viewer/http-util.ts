@@ -88,12 +88,18 @@ export function redirect(
 }
 
 /**
- * Same-origin check for POSTs and socket upgrades: browsers send Origin on
- * both; a request whose Origin is another site is refused (SameSite=Strict
- * already keeps the cookie off it; this is the second lock).
+ * Same-origin check for POSTs and socket upgrades, a second lock behind
+ * SameSite=Strict and the CSRF token. A cross-site request is refused when the
+ * browser says so (Sec-Fetch-Site) or names another Origin. Form POSTs may
+ * carry `Origin: null`: with `Referrer-Policy: no-referrer` Chromium sends
+ * that for its own pages (Fetch spec, "serializing a request origin"), so for
+ * POSTs the token decides then. Socket upgrades must name this origin.
  */
 export function sameOrigin(req: IncomingMessage): boolean {
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return false;
   const origin = req.headers.origin;
-  if (origin === undefined) return req.method !== 'GET'; // POST without Origin: the CSRF token decides
-  return origin === `https://${req.headers.host ?? ''}`;
+  const ours = `https://${req.headers.host ?? ''}`;
+  if (req.method === 'GET') return origin === ours; // the WebSocket upgrade
+  return origin === undefined || origin === 'null' || origin === ours;
 }

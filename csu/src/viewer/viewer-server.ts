@@ -28,6 +28,7 @@ import * as pages from './viewer-pages.js';
 export const SESSION_COOKIE = '__Host-vigie-session';
 export const LOGIN_COOKIE = '__Host-vigie-login'; // the login form's CSRF token, before any session
 const LOGIN_COOKIE_MAX_AGE_SEC = 900;
+const TOKEN = /^[A-Za-z0-9_-]{43}$/; // randomToken(): 32 bytes, base64url
 
 export interface ViewerServerOptions {
   config: ViewerConfig;
@@ -157,8 +158,9 @@ export class ViewerServer {
     if (req.method === 'GET' && path === '/static/viewer.css') {
       return send(res, 200, VIEWER_CSS, 'text/css; charset=utf-8');
     }
+    if (path === '/favicon.ico') return send(res, 404, '', 'text/plain');
     if (path === '/login') {
-      if (req.method === 'GET') return this.#loginForm(res, null, 200);
+      if (req.method === 'GET') return this.#loginForm(req, res, null, 200);
       if (req.method === 'POST') return this.#login(req, res);
     }
     if (req.method === 'POST' && !sameOrigin(req)) {
@@ -219,8 +221,19 @@ export class ViewerServer {
     return send(res, 404, pages.simplePage('Introuvable', 'Cette page n’existe pas.'));
   }
 
-  #loginForm(res: ServerResponse, error: string | null, status: number): void {
-    const token = randomToken();
+  /**
+   * The login form, with a CSRF token bound to a cookie (double submit). A
+   * token already in the cookie is kept: a second tab or the browser's own
+   * favicon fetch must not invalidate the form on screen.
+   */
+  #loginForm(
+    req: IncomingMessage,
+    res: ServerResponse,
+    error: string | null,
+    status: number,
+  ): void {
+    const current = parseCookies(req.headers.cookie).get(LOGIN_COOKIE);
+    const token = current !== undefined && TOKEN.test(current) ? current : randomToken();
     send(res, status, pages.loginPage(token, error), undefined, {
       'Set-Cookie': cookie(LOGIN_COOKIE, token, LOGIN_COOKIE_MAX_AGE_SEC),
     });
@@ -235,21 +248,21 @@ export class ViewerServer {
       expected === undefined ||
       !tokensEqual(form.get('csrf') ?? undefined, expected)
     ) {
-      return this.#loginForm(res, 'Formulaire expiré ou invalide : réessayez.', 403);
+      return this.#loginForm(req, res, 'Formulaire expiré ou invalide : réessayez.', 403);
     }
     const viewerId = (form.get('viewer') ?? '').trim().toLowerCase().slice(0, 64);
     const password = (form.get('password') ?? '').slice(0, 1024);
     const ip = req.socket.remoteAddress ?? 'unknown';
     if (!this.#limiter.allowed(viewerId, ip)) {
       this.options.log.warn('login refused: too many failures', { viewer: viewerId, ip });
-      return this.#loginForm(res, 'Trop de tentatives : réessayez plus tard.', 429);
+      return this.#loginForm(req, res, 'Trop de tentatives : réessayez plus tard.', 429);
     }
     const viewer = this.options.config.viewers.find((v) => v.id === viewerId);
     const passwordOk = await verifyPassword(password, viewer?.passwordHash ?? null);
     if (viewer === undefined || !passwordOk) {
       this.#limiter.failed(viewerId, ip);
       this.options.log.warn('login refused: wrong id or password', { viewer: viewerId, ip });
-      return this.#loginForm(res, 'Identifiant ou mot de passe incorrect.', 401);
+      return this.#loginForm(req, res, 'Identifiant ou mot de passe incorrect.', 401);
     }
     if (!isWithinValidity(viewer, this.#clock.wallMs())) {
       this.options.log.warn('login refused: approval not in force', {
@@ -257,7 +270,7 @@ export class ViewerServer {
         validFrom: viewer.validFrom,
         validUntil: viewer.validUntil,
       });
-      return this.#loginForm(res, 'Habilitation hors de sa période de validité.', 403);
+      return this.#loginForm(req, res, 'Habilitation hors de sa période de validité.', 403);
     }
     this.#limiter.succeeded(viewer.id);
     const login = this.#logins.create(viewer.id);

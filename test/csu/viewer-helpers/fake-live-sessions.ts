@@ -27,6 +27,7 @@ export class FakeLiveSessions implements LiveSessions {
   readonly leaves: { sessionId: string; camera: string; viewer: Viewer }[] = [];
   readonly #listeners = new Set<(event: LiveSessionsEvent) => void>();
   #seq = 0;
+  readonly #feeds = new Map<string, { timer: NodeJS.Timeout; next: number }>();
   /** Called on every join, so tests can await it. */
   onJoin: (() => void) | null = null;
   onIntervention: (() => void) | null = null;
@@ -38,7 +39,42 @@ export class FakeLiveSessions implements LiveSessions {
     this.#emit({ kind: 'opened', session });
   }
 
+  /**
+   * Plays the media as a camera would: one fragment (1 s GOP) every
+   * `fragmentMs` to every subscriber of every camera of the session; a new
+   * subscriber gets the init segment and the latest fragment (late join).
+   */
+  feed(sessionId: string, fragmentMs = 1000): void {
+    const media = this.media;
+    if (media === null) throw new Error('no media to feed');
+    const state = { timer: setInterval(() => this.#feedOne(sessionId), fragmentMs), next: 0 };
+    this.#feeds.set(sessionId, state);
+    this.#feedOne(sessionId);
+  }
+
+  #feedOne(sessionId: string): void {
+    const state = this.#feeds.get(sessionId);
+    const fragment = this.media?.fragments[state?.next ?? 0];
+    const session = this.sessions.get(sessionId);
+    if (state === undefined || fragment === undefined || session === undefined) {
+      this.stopFeed(sessionId);
+      return;
+    }
+    state.next++;
+    for (const camera of session.cameras) this.push(sessionId, camera.id, fragment);
+  }
+
+  stopFeed(sessionId: string): void {
+    clearInterval(this.#feeds.get(sessionId)?.timer);
+    this.#feeds.delete(sessionId);
+  }
+
+  stopAll(): void {
+    for (const id of [...this.#feeds.keys()]) this.stopFeed(id);
+  }
+
   close(sessionId: string, reason: string): void {
+    this.stopFeed(sessionId);
     if (!this.sessions.delete(sessionId)) return;
     for (const sub of [...this.subscriptions]) {
       if (sub.sessionId !== sessionId) continue;
@@ -79,9 +115,9 @@ export class FakeLiveSessions implements LiveSessions {
     this.joins.push({ sessionId, camera, viewer });
     if (this.media !== null) {
       subscriber.init(camera, this.media.mime, this.media.init);
-      for (const fragment of this.media.fragments) {
-        subscriber.fragment(camera, ++this.#seq, true, fragment);
-      }
+      const feed = this.#feeds.get(sessionId);
+      const latest = feed === undefined ? undefined : this.media.fragments[feed.next - 1];
+      if (latest !== undefined) subscriber.fragment(camera, ++this.#seq, true, latest);
     }
     this.onJoin?.();
     return () => {

@@ -59,7 +59,7 @@ export function codecString(init: Buffer): string {
 
 let cached: Promise<TestMedia> | null = null;
 
-export function testMedia(seconds = 10): Promise<TestMedia> {
+export function testMedia(seconds = 30): Promise<TestMedia> {
   cached ??= new Promise<TestMedia>((resolve, reject) => {
     const args = [
       ...['-hide_banner', '-loglevel', 'error', '-f', 'lavfi'],

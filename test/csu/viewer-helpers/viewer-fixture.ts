@@ -94,6 +94,7 @@ export async function startViewer(
   const logLines: string[] = [];
   const log = new Logger('csu:viewer', { sink: { write: (line) => void logLines.push(line) } });
   const live = new FakeLiveSessions(options.media ?? null);
+  t.teardown(() => live.stopAll());
   const server = new ViewerServer({ config, live, log, clock });
   t.teardown(() => server.stop());
   const { url } = await server.start();
