@@ -162,11 +162,14 @@ export async function spawnRelay(
     configFile,
   ];
   const [cmd, ...rest] = args as [string, ...string[]];
-  const child = spawn(cmd, rest, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Under a wrapper, a process group of its own: the test ends the wrapper and the relay together.
+  const detached = wrapper.length > 0;
+  const child = spawn(cmd, rest, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (detached && child.pid !== undefined) killGroup(child.pid);
   });
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`relay child not ready: ${stderr}`)), 20_000);
@@ -185,6 +188,15 @@ export async function spawnRelay(
     });
   });
   return { child, port };
+}
+
+/** Kills the process group this test started (the wrapper and the relay under it). */
+export function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
 }
 
 export async function freePort(): Promise<number> {
