@@ -166,7 +166,10 @@ export function firstSampleIsKey(buf: Buffer, moof: BoxRef, trexFlags?: number):
   const boxes = childBoxes(buf, traf.start, traf.end);
   const tfhd = boxes.find((b) => b.type === 'tfhd');
   if (!tfhd) throw malformed('traf without tfhd');
-  let flags = trunFirstFlags(buf, boxes.find((b) => b.type === 'trun'));
+  let flags = trunFirstFlags(
+    buf,
+    boxes.find((b) => b.type === 'trun'),
+  );
   flags ??= tfhdDefaultFlags(buf, tfhd);
   flags ??= trexFlags;
   return flags !== undefined && (flags & NON_SYNC_SAMPLE) === 0;
