@@ -97,7 +97,7 @@ export class FfmpegRemux {
     readonly options: FfmpegRemuxOptions = {},
   ) {
     this.#redactor = options.redactor ?? new Redactor();
-    this.#log = (options.logger ?? new Logger('agent')).child('media');
+    this.#log = (options.logger ?? new Logger('agent:media')).child('ffmpeg');
   }
 
   /** The running ffmpeg's pid (its process group id too), if any. */

@@ -36,6 +36,16 @@ t.test('the init segment carries the avc1 mime from avcC', async (t) => {
   t.match(init, { kind: 'init', mime: 'video/mp4; codecs="avc1.4d4028"' });
 });
 
+t.test('an H.265 init segment carries the hvc1 mime from hvcC (14496-15 E.3)', async (t) => {
+  // Main profile, compatibility flags 0x60000000, constraints 0xB0, level 3.1 (93).
+  const hvcC = box('hvcC', Buffer.from([1, 0x01, 0x60, 0, 0, 0, 0xb0, 0, 0, 0, 0, 0, 93, 0]));
+  const hvc1 = box('hvc1', Buffer.alloc(78), hvcC);
+  const stsd = box('stsd', Buffer.from([0, 0, 0, 0, 0, 0, 0, 1]), hvc1);
+  const moov = box('moov', box('trak', box('mdia', box('minf', box('stbl', stsd)))));
+  const [init] = splitAll([box('ftyp', Buffer.from('isom')), moov]);
+  t.match(init, { kind: 'init', mime: 'video/mp4; codecs="hvc1.1.6.L93.B0"' });
+});
+
 t.test('the key frame flag is read from trun, per-sample, tfhd or trex flags', async (t) => {
   for (const place of PLACES) {
     for (const key of place === 'trex-default' ? [false] : [true, false]) {
