@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import WebSocket from 'ws';
 import { Browser, PASSWORD, startViewer } from './viewer-helpers/viewer-fixture.js';
 import { sessionInfo } from './viewer-helpers/fake-live-sessions.js';
-import { SESSION_COOKIE } from '../../csu/src/viewer/viewer-server.js';
+import { SESSION_COOKIE, ViewerServer } from '../../csu/src/viewer/viewer-server.js';
 
 t.test('refuses a wrong password and logs a viewer in with the right one', async (t) => {
   const { url } = await startViewer(t);
@@ -205,4 +205,31 @@ t.test('media socket: refused without login or from another origin', async (t) =
   const [err2] = (await once(foreign, 'error')) as [Error];
   t.match(err2.message, '403');
   t.same(live.joins, []);
+});
+
+t.test('start and stop are safe twice, and stop before start', async (t) => {
+  const early = await startViewer(t);
+  await early.server.stop();
+  await early.server.stop();
+  const unstarted = new ViewerServer(early.server.options);
+  await unstarted.stop();
+  await t.rejects(
+    unstarted.start(),
+    { code: 'viewer-listen-failed' },
+    'stopped first: never listens',
+  );
+  const { server } = await startViewer(t);
+  const again = await server.start();
+  t.match(again.url, /^https:\/\/127\.0\.0\.1:\d+\/$/);
+  await server.stop();
+  await t.rejects(new Browser(again.url).request('GET', '/login'), /ECONNREFUSED/);
+});
+
+t.test('never logs a password', async (t) => {
+  const { url, logLines } = await startViewer(t);
+  const browser = new Browser(url);
+  await browser.login('agent-dupont', 'a wrong secret guess');
+  await browser.login();
+  t.ok(logLines.length > 0);
+  t.notOk(logLines.some((l) => l.includes(PASSWORD) || l.includes('a wrong secret guess')));
 });

@@ -29,6 +29,7 @@ export const SESSION_COOKIE = '__Host-vigie-session';
 export const LOGIN_COOKIE = '__Host-vigie-login'; // the login form's CSRF token, before any session
 const LOGIN_COOKIE_MAX_AGE_SEC = 900;
 const TOKEN = /^[A-Za-z0-9_-]{43}$/; // randomToken(): 32 bytes, base64url
+const MAX_SOCKETS_PER_LOGIN = 32; // a wall of 4 sessions × 8 cameras; beyond, refused
 
 export interface ViewerServerOptions {
   config: ViewerConfig;
@@ -47,6 +48,7 @@ export class ViewerServer {
   readonly #logins: LoginSessions;
   readonly #limiter: LoginLimiter;
   readonly #bridges = new Set<MediaBridge>();
+  readonly #socketsPerLogin = new Map<string, number>();
   #server: https.Server | null = null;
   #wss: WebSocketServer | null = null;
   #starting: Promise<{ url: string }> | null = null;
@@ -70,6 +72,9 @@ export class ViewerServer {
   }
 
   async #start(): Promise<{ url: string }> {
+    if (this.#stopped) {
+      throw new VigieError('viewer-listen-failed', 'the viewer was stopped before it started');
+    }
     const { tls, listen } = this.options.config;
     const cert = await readTextFile(tls.certFile, 'viewer TLS certificate');
     const key = await readTextFile(tls.keyFile, 'viewer TLS private key');
@@ -107,10 +112,13 @@ export class ViewerServer {
       );
       server.listen(listen.port, listen.host, resolve);
     });
-    if (this.#stopped) await this.#close();
     const { port } = server.address() as AddressInfo;
     const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
     const url = `https://${host}:${port}/`;
+    if (this.#stopped) {
+      await this.#close(); // stop() came while we were starting: it wins
+      throw new VigieError('viewer-listen-failed', 'the viewer was stopped while it started');
+    }
     this.options.log.info('viewer listening', { url, viewers: this.options.config.viewers.length });
     return { url };
   }
@@ -299,7 +307,24 @@ export class ViewerServer {
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
+    const loginId = auth.login.id;
+    const open = this.#socketsPerLogin.get(loginId) ?? 0;
+    if (open >= MAX_SOCKETS_PER_LOGIN) {
+      this.options.log.warn('media socket refused: too many for one login', {
+        viewer: auth.viewer.id,
+      });
+      socket.end(
+        'HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
+      );
+      return;
+    }
+    this.#socketsPerLogin.set(loginId, open + 1);
     wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('close', () => {
+        const left = (this.#socketsPerLogin.get(loginId) ?? 1) - 1;
+        if (left <= 0) this.#socketsPerLogin.delete(loginId);
+        else this.#socketsPerLogin.set(loginId, left);
+      });
       ws.on('message', () => ws.close(1008, 'the viewer sends nothing')); // read-only
       const bridge = new MediaBridge({
         socket: ws,

@@ -120,7 +120,12 @@ export const PLAYER_JS = String.raw`'use strict';
         if (video.currentTime < start || end - video.currentTime > MAX_LAG_SEC) {
           video.currentTime = Math.max(start, end - 0.5);
         }
-        if (video.paused) video.play().catch(function (err) { status.textContent = String(err); });
+        if (video.paused) {
+          video.play().catch(function (err) {
+            // A seek or the end of the session interrupts play(): not worth a message.
+            if (!stopped && err.name !== 'AbortError') status.textContent = 'Lecture impossible : ' + err.message;
+          });
+        }
         if (video.currentTime - start > MAX_BUFFER_SEC && !sourceBuffer.updating) {
           sourceBuffer.remove(start, video.currentTime - 10);
           return;
