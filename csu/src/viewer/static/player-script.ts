@@ -56,6 +56,7 @@ export const PLAYER_JS = String.raw`'use strict';
     var status = container.parentElement.querySelector('.status');
     var mediaSource = new MediaSource();
     var sourceBuffer = null;
+    var currentMime = null;
     var queue = [];
     var stopped = false;
     var ws = null;
@@ -100,8 +101,19 @@ export const PLAYER_JS = String.raw`'use strict';
         }
         if (sourceBuffer === null) {
           sourceBuffer = mediaSource.addSourceBuffer(msg.mime);
+          // Sequence mode: fragments play back to back whatever their timestamps, so a
+          // gap left by fragments the relay dropped (slow link) or a camera that
+          // restarted its clock never stalls the picture.
+          sourceBuffer.mode = 'sequence';
           sourceBuffer.addEventListener('updateend', onUpdated);
+        } else if (msg.mime !== currentMime && typeof sourceBuffer.changeType === 'function') {
+          try {
+            sourceBuffer.changeType(msg.mime); // the camera came back with another profile
+          } catch (err) {
+            status.textContent = 'Changement de format impossible : ' + err.message;
+          }
         }
+        currentMime = msg.mime;
       } else if (msg.type === 'session') {
         expiresAtMs = msg.expiresAtMs;
         tick();
