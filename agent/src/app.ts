@@ -49,7 +49,10 @@ import { CommandProcessor } from './sessions/command-processor.js';
 import { JOURNAL_TYPES } from './sessions/journal-types.js';
 import { findUnclosedSessions, recoverAfterRestart } from './sessions/restart-recovery.js';
 import { SessionManager } from './sessions/session-manager.js';
-import { LocalTrackingTransmitter } from './sessions/transmitter.js';
+import type { Transmitter } from './sessions/transmitter.js';
+import type { CameraDirectory, CameraStream } from './media/feed.js';
+import { FfmpegMediaFeeds } from './media/media-feeds.js';
+import { TunnelTransmitter } from './tunnel/tunnel-transmitter.js';
 import { offlineState, onlineState } from './state.js';
 
 /** Which alarm a loss of coverage raises, by the camera's new status. */
@@ -71,7 +74,16 @@ export interface AgentAppOptions {
   clocks?: Clocks;
   /** The redactor of `log`: camera passwords are registered with it as they are read. */
   redactor?: Redactor;
+  /** Tests of the session logic alone replace the tunnel; a box always uses TunnelTransmitter. */
+  transmitter?: Transmitter;
 }
+
+/** The directory of a box without a cameras section: nothing can be shown. */
+const NO_CAMERAS: CameraDirectory = {
+  liveStream: (cameraId) => ({
+    unavailable: `${cameraId}: this box has no cameras section in its configuration`,
+  }),
+};
 
 interface Parts {
   tls: TlsMaterial;
@@ -84,6 +96,8 @@ interface Parts {
   verifier: CommandVerifier;
   link: BrokerLink;
   cameras: CameraInventory | undefined;
+  feeds: FfmpegMediaFeeds;
+  transmitter: Transmitter;
 }
 
 export class AgentApp {
@@ -231,12 +245,53 @@ export class AgentApp {
       onStoreFailure: (detail) =>
         this.#alarm(events.alarm('journal-unwritable', 'critical', detail)),
     });
+    const keeper = new PolicyKeeper(
+      base.adminKeyring,
+      config.policyFile ?? path.join(config.dataDir, 'policy.json'),
+    );
+    const cameras =
+      config.cameras && base.credentials
+        ? new CameraInventory({
+            config: config.cameras,
+            credentials: base.credentials,
+            annex: () =>
+              keeper.current?.sites.find((site) => site.id === config.siteId)?.cameras ?? null,
+            log: log.child('cameras'),
+            monotonicMs: () => this.clocks.monoNowMs(),
+            onChange: (_items, changes) => this.#inventoryChanged(changes),
+            redact: (text) => this.#redactor.redact(text),
+          })
+        : undefined;
+    const feeds = new FfmpegMediaFeeds({
+      remux: { ffmpegPath: config.media.ffmpegPath },
+      warmCache: config.media.warmCache,
+      logger: log,
+      redactor: this.#redactor,
+    });
+    // The manager is built after the transmitter that calls back into it.
+    const callbacks = { manager: undefined as SessionManager | undefined };
+    const transmitter =
+      this.options.transmitter ??
+      new TunnelTransmitter({
+        tls,
+        boxId: config.boxId,
+        policy: () => keeper.current,
+        feeds,
+        cameras: cameras ?? NO_CAMERAS,
+        callbacks: {
+          closeSession: (id, reason) => void callbacks.manager?.closeSession(id, reason),
+          viewerEvent: (id, event) => callbacks.manager?.recordTunnelEvent(id, event),
+        },
+        clocks: this.clocks,
+        log: log.child('tunnel'),
+        graceMs: config.media.tunnelGraceSec * 1000,
+      });
     const manager = new SessionManager({
       siteId: config.siteId,
       boxId: config.boxId,
       clocks: this.clocks,
       journal,
-      transmitter: new LocalTrackingTransmitter(),
+      transmitter,
       certificates: {
         boxNotAfterMs: Date.parse(tls.leaf.validTo),
         relayNotAfterMs: () => undefined,
@@ -245,11 +300,8 @@ export class AgentApp {
       maxSessions: config.maxSessions,
       events: { publish: (event) => this.#publishEvent(event, true) },
     });
+    callbacks.manager = manager;
     const processor = new CommandProcessor({ verifier, manager, journal, events, log });
-    const keeper = new PolicyKeeper(
-      base.adminKeyring,
-      config.policyFile ?? path.join(config.dataDir, 'policy.json'),
-    );
     const link = new BrokerLink(
       {
         url: config.broker.url,
@@ -271,20 +323,38 @@ export class AgentApp {
         onDown: (reason) => log.warn('broker link down', { reason }),
       },
     );
-    const cameras =
-      config.cameras && base.credentials
-        ? new CameraInventory({
-            config: config.cameras,
-            credentials: base.credentials,
-            annex: () =>
-              keeper.current?.sites.find((site) => site.id === config.siteId)?.cameras ?? null,
-            log: log.child('cameras'),
-            monotonicMs: () => this.clocks.monoNowMs(),
-            onChange: (_items, changes) => this.#inventoryChanged(changes),
-            redact: (text) => this.#redactor.redact(text),
-          })
-        : undefined;
-    return { tls, journal, replay, kv, keeper, manager, processor, verifier, link, cameras };
+    return {
+      tls,
+      journal,
+      replay,
+      kv,
+      keeper,
+      manager,
+      processor,
+      verifier,
+      link,
+      cameras,
+      feeds,
+      transmitter,
+    };
+  }
+
+  /**
+   * Instant open (media.warmCache): a warm remux of every annexed, present,
+   * transmissible camera, in memory only; cameras that leave that set stop.
+   */
+  #warmAnnexedCameras(): void {
+    const parts = this.#parts;
+    if (!parts?.cameras || !this.options.config.media.warmCache || this.#stopping) return;
+    const streams: CameraStream[] = [];
+    for (const item of parts.cameras.items) {
+      if (item.cameraId === null || !item.transmissible) continue;
+      const stream = parts.cameras.liveStream(item.cameraId);
+      if (!('unavailable' in stream)) streams.push(stream);
+    }
+    parts.feeds.warm(streams).catch((err: unknown) => {
+      this.options.log.error('warm cache not updated', err);
+    });
   }
 
   /**
@@ -293,6 +363,7 @@ export class AgentApp {
    * The retained state carries the whole inventory.
    */
   #inventoryChanged(changes: readonly InventoryChange[]): void {
+    this.#warmAnnexedCameras();
     const events = this.#events();
     for (const change of changes) {
       const { item } = change;
@@ -464,6 +535,12 @@ export class AgentApp {
     const steps: [string, () => Promise<void> | void][] = [
       ['cameras', () => parts.cameras?.stop()],
       ['sessions', () => parts.manager.stop()],
+      [
+        'tunnels',
+        () =>
+          parts.transmitter instanceof TunnelTransmitter ? parts.transmitter.stop() : undefined,
+      ],
+      ['media', () => parts.feeds.stop('shutdown')],
       ['queue', () => this.#queue],
       ['link', () => parts.link.stop()],
       ['journal entry', () => void parts.journal.append('agent.stopped', { reason })],

@@ -25,12 +25,17 @@ import type { Policy } from '../../protocol/src/policy-schema.js';
 import { BROKER, makePki, tempDir, type TestPki } from '../certs/helpers.js';
 import { BORNY, makeAdminKey, OPERATOR_CN, type AdminKey } from '../central/helpers.js';
 import { KEYS, testPolicy } from '../agent/pipeline-fixtures.js';
+import { X509Certificate } from 'node:crypto';
+import { Relay } from '../../csu/src/relay/relay.js';
+import { RelayPolicy } from '../../csu/src/relay/ticket-checks.js';
 
 export { BORNY, KEYS };
 
 export interface World {
   dir: string;
   pki: TestPki;
+  /** The receiving centre's relay for csu-metz, in this process; the policy points every recipient at it. */
+  relay: Relay;
   admin: AdminKey;
   policy: Policy;
   bundleFile: string;
@@ -66,11 +71,40 @@ export async function makeWorld(
   const dir = await tempDir(t, 'vigie-e2e-');
   const pki = await makePki(t);
   const admin = makeAdminKey();
+  const relayDir = await pki.issue({
+    kind: 'service',
+    name: 'relay-csu-metz',
+    dns: ['localhost'],
+    ips: ['127.0.0.1'],
+  });
+  const relay = new Relay({
+    recipientId: 'csu-metz',
+    tls: await pki.material(relayDir),
+    boxesCa: [new X509Certificate(await fs.readFile(pki.paths.caCert('boxes')))],
+    listen: { host: '127.0.0.1', port: 0 },
+    limits: {
+      gopMaxBytes: 4 * 1024 * 1024,
+      subscriberMaxBytes: 1024 * 1024,
+      redialGraceMs: 5_000,
+      maxSessions: 16,
+      closedIdsKept: 1000,
+    },
+    clocks: { wallNowMs: () => Date.now(), monoNowMs: () => performance.now() },
+  });
+  t.teardown(() => relay.stop());
+  const relayPort = await relay.start();
+  const rootPem = await fs.readFile(pki.paths.caCert('root'), 'utf8');
   const policy = testPolicy((p) => {
     p.version = version;
     p.timeWindows = ALWAYS;
+    for (const r of p.recipients) {
+      r.relay = `127.0.0.1:${relayPort}`;
+      r.caPem = rootPem;
+      r.serverName = 'localhost';
+    }
     mutate(p);
   });
+  relay.setPolicy(new RelayPolicy(policy));
   const bundleFile = path.join(dir, 'policy.bundle.json');
   await fs.writeFile(bundleFile, admin.sign(policy));
   const adminKeyFile = path.join(dir, 'admin.pub');
@@ -98,6 +132,7 @@ export async function makeWorld(
   return {
     dir,
     pki,
+    relay,
     admin,
     policy,
     bundleFile,

@@ -148,6 +148,31 @@ export const AgentConfigSchema = z.strictObject({
     })
     .optional()
     .describe('ONVIF discovery and the camera inventory; without it the inventory stays empty'),
+  media: z
+    .strictObject({
+      ffmpegPath: z
+        .string()
+        .min(1)
+        .default('/usr/bin/ffmpeg')
+        .describe(
+          "Debian's ffmpeg: reads a camera's RTSP and remuxes it (-c copy, no transcoding)",
+        ),
+      warmCache: z
+        .boolean()
+        .default(false)
+        .describe(
+          'instant open: keep, in memory only, the latest group of pictures of each annexed camera',
+        ),
+      tunnelGraceSec: z
+        .number()
+        .int()
+        .min(1)
+        .max(120)
+        .default(10)
+        .describe('a tunnel lost and not redialled within this closes the session (tunnel-lost)'),
+    })
+    .default({ ffmpegPath: '/usr/bin/ffmpeg', warmCache: false, tunnelGraceSec: 10 })
+    .describe('live view: the camera remux and the tunnel to the relay'),
   clockSync: z
     .enum(['timesyncd', 'assume'])
     .default('timesyncd')
