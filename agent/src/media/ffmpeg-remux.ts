@@ -237,19 +237,32 @@ export class FfmpegRemux {
   }
 
   #scheduleRetry(): void {
-    const initial = this.options.retryInitialMs ?? 500;
-    const backoff = Math.min(initial * 2 ** this.#failures, this.options.retryMaxMs ?? 15_000);
+    const delay = retryDelayMs(this.#failures, this.#attempts, performance.now(), {
+      initialMs: this.options.retryInitialMs ?? 500,
+      maxMs: this.options.retryMaxMs ?? 15_000,
+      maxPerMinute: this.options.maxAttemptsPerMinute ?? 6,
+    });
     this.#failures++;
-    const now = performance.now();
-    const recent = this.#attempts.filter((t) => now - t < MINUTE_MS);
-    const max = this.options.maxAttemptsPerMinute ?? 6;
-    // At the per-minute cap, wait until the oldest start of the window leaves it.
-    const capWait = recent.length >= max ? (recent[0] ?? now) + MINUTE_MS - now : 0;
-    this.#retryTimer = setTimeout(
-      () => {
-        if (this.#running) this.#spawn();
-      },
-      Math.max(backoff, capWait),
-    );
+    this.#retryTimer = setTimeout(() => {
+      if (this.#running) this.#spawn();
+    }, delay);
   }
+}
+
+/**
+ * The wait before the next start: exponential backoff from `initialMs`, capped
+ * at `maxMs`, and never a start that would make more than `maxPerMinute` in
+ * the last minute (it waits for the oldest start of the window to leave it).
+ */
+export function retryDelayMs(
+  failures: number,
+  startsMs: readonly number[],
+  nowMs: number,
+  o: { initialMs: number; maxMs: number; maxPerMinute: number },
+): number {
+  const backoff = Math.min(o.initialMs * 2 ** failures, o.maxMs);
+  const recent = startsMs.filter((t) => nowMs - t < MINUTE_MS).sort((a, b) => a - b);
+  const excess = recent.length - o.maxPerMinute;
+  const capWait = excess >= 0 ? (recent[excess] ?? nowMs) + MINUTE_MS - nowMs : 0;
+  return Math.max(backoff, capWait);
 }

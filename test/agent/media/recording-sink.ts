@@ -74,3 +74,17 @@ export function processGone(pid: number): boolean {
     return (err as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
+
+/**
+ * Whether `pid` dies within `timeoutMs`. A grandchild killed with its process
+ * group is not our child, so no event tells us of its death: this checks every
+ * 10 ms, bounded (the kernel finishes such a kill within milliseconds).
+ */
+export async function goneWithin(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (!processGone(pid)) {
+    if (performance.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return true;
+}
