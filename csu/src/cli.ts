@@ -5,12 +5,14 @@
 import type { Command } from 'commander';
 
 export function registerCsuCommands(program: Command): void {
-  program
+  const csu = program
     .command('csu')
     .description(
       "the receiving centre's relay: verifies tickets, enforces expiry, media in memory only",
     )
-    .requiredOption('--config <csu.yaml>', 'relay configuration (docs/relay.md)')
+    // Its own --config, and the subcommands' options, each where it is written.
+    .enablePositionalOptions()
+    .option('--config <csu.yaml>', 'relay and viewer configuration (docs/relay.md); required')
     .addHelpText(
       'after',
       `
@@ -20,9 +22,30 @@ every session (relay-closed) and stop.
 Example:
   vigie csu --config /etc/vigie/csu.yaml`,
     )
-    .action(async (o: { config: string }) => {
+    .action(async (o: { config?: string }) => {
+      if (o.config === undefined) {
+        csu.error("error: required option '--config <csu.yaml>' not specified");
+        return;
+      }
       const { loadCsuConfig } = await import('./config.js');
       const { runCsu } = await import('./main-csu.js');
       await runCsu(await loadCsuConfig(o.config));
+    });
+  csu
+    .command('hash-password')
+    .description("hashes a viewer's password (scrypt) for the viewers list of csu.yaml")
+    .addHelpText(
+      'after',
+      `
+On a terminal it asks twice without echo; otherwise it reads one line on
+stdin. At least 12 characters. Prints one line scrypt$N$r$p$salt$hash to put
+in the viewer's passwordHash; the password itself is never stored.
+
+Example:
+  vigie csu hash-password`,
+    )
+    .action(async () => {
+      const { hashPasswordCommand } = await import('./viewer/hash-password-command.js');
+      await hashPasswordCommand({});
     });
 }

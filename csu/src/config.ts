@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { ViewerConfigSchema } from './viewer/viewer-config.js';
 import { readTextFile } from '../../lib/src/files.js';
 import { parseOrThrow } from '../../lib/src/schema.js';
 import { parseYamlText } from '../../lib/src/yaml.js';
@@ -103,6 +104,9 @@ export const CsuConfigSchema = z.strictObject({
   tls: RelayTlsSchema,
   policy: RelayPolicySchema,
   limits: RelayLimitsSchema,
+  viewer: ViewerConfigSchema.optional().describe(
+    "the centre's HTTPS viewer for named, approved viewers (docs/viewer.md); without it, relay only",
+  ),
   log: z
     .strictObject({
       level: z
@@ -130,6 +134,10 @@ function resolvePaths(config: CsuConfig, dir: string): CsuConfig {
       ...policy,
       bundleFile: at(policy.bundleFile),
       adminPublicKeyFile: at(policy.adminPublicKeyFile),
+    },
+    viewer: config.viewer && {
+      ...config.viewer,
+      tls: { certFile: at(config.viewer.tls.certFile), keyFile: at(config.viewer.tls.keyFile) },
     },
   };
 }

@@ -13,6 +13,7 @@ import { loadTlsMaterial } from '../../certs/src/tls-profile.js';
 import type { CsuConfig } from './config.js';
 import { loadAdminKeyring, readRelayPolicy } from './relay/policy-file.js';
 import { Relay, systemClocks } from './relay/relay.js';
+import { ViewerServer } from './viewer/viewer-server.js';
 
 export interface RunCsuOptions {
   readonly signals?: EventEmitter;
@@ -63,11 +64,16 @@ export async function runCsu(config: CsuConfig, options: RunCsuOptions = {}): Pr
   const signals = options.signals ?? process;
   const out = options.out ?? process.stdout;
   let relay: Relay | null = null;
+  let viewer: ViewerServer | null = null;
+  const stopAll = async (): Promise<void> => {
+    await viewer?.stop();
+    await relay?.stop();
+  };
   let resolveStopped: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
   const onStop = (signal: string): void => {
     log.info('stopping', { signal });
-    void (relay?.stop() ?? Promise.resolve()).finally(resolveStopped);
+    void stopAll().finally(resolveStopped);
   };
   const onHup = (): void => {
     void (async () => {
@@ -92,12 +98,19 @@ export async function runCsu(config: CsuConfig, options: RunCsuOptions = {}): Pr
       `vigie csu: relay of ${config.recipientId} listening on ${config.listen.host}:${relay.port} ` +
         `(policy version ${relay.policy?.version ?? '?'})\n`,
     );
+    if (config.viewer) {
+      viewer = new ViewerServer({ config: config.viewer, live: relay, log: log.child('viewer') });
+      const { url } = await viewer.start();
+      out.write(
+        `vigie csu: viewer for ${config.viewer.viewers.length} approved viewer(s) at ${url}\n`,
+      );
+    }
     options.onReady?.(relay);
     await stopped;
   } finally {
     signals.off('SIGINT', onStop);
     signals.off('SIGTERM', onStop);
     signals.off('SIGHUP', onHup);
-    await relay?.stop();
+    await stopAll();
   }
 }
