@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
 # `make demo`: Vigie on one machine, on loopback, with a throwaway PKI and
-# policy. Starts a simulated building of 4 ONVIF cameras, the central broker
-# and the agent of that building, shows what the box finds on its camera LAN,
-# then walks an operator through opening, listing and closing a transmission,
-# and checks the box's journal. With DEMO_KEEP=1 everything keeps running until
-# Ctrl-C, so you can type the `vigie op` commands yourself.
-#
-# Not yet: the tunnel and the receiving centre's live viewer (issue 5); until
-# then "open" means the box accepts, tracks and journals the transmission.
+# policy. Starts a simulated building of 4 ONVIF cameras, the central broker,
+# the relay and live viewer of the receiving centre "csu-metz", and the agent
+# of the building; shows what the box finds on its camera LAN, then walks an
+# operator through opening (the box dials the relay and carries the picture),
+# listing and closing a transmission, and checks the box's journal.
+# With DEMO_KEEP=1 everything keeps running until Ctrl-C: it prints the viewer's
+# address and credentials and the `vigie op open` line to paste.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -33,12 +32,15 @@ free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1
 port=$(free_port)
 rtsp_port=$(free_port)
 wsd_port=$(free_port) # WS-Discovery, unicast on loopback (multicast only ever inside a namespace)
+relay_port=$(free_port)
+viewer_port=$(free_port)
 export VIGIE_PKI_DIR="$work/pki"
 
 step "1. A throwaway PKI, the broker's, the box's and the operator's certificates"
 vigie pki init --org "Eurométropole Metz Habitat (démo)" >/dev/null
 vigie pki issue service --name broker --dns localhost --ip 127.0.0.1 --out "$work/broker" >/dev/null
 vigie pki issue box --site borny-hauts --id box-borny-01 --out "$work/box" >/dev/null
+vigie pki issue service --name relay-csu-metz --dns localhost --ip 127.0.0.1 --out "$work/relay" >/dev/null
 vigie pki issue person --name "Camille Dupont" --role operator --out "$work/operator" >/dev/null
 openssl verify -CAfile "$work/pki/root/ca.crt" -untrusted "$work/pki/boxes/ca.crt" "$work/box/cert.pem"
 
@@ -47,15 +49,22 @@ cp -r protocol/examples "$work/policy"
 rm "$work/policy/keys/op-dupont.pub" # the example's key: replaced by one we hold
 vigie keygen --name op-dupont --out "$work/policy/keys" | sed -n 1,2p
 vigie keygen --name admin --out "$work/keys" | sed -n 1,2p
-# The annex of site borny-hauts: the 4 cameras of the simulated building (the 4th H.265 only).
+# The annex of site borny-hauts: the 4 cameras of the simulated building (the 4th H.265 only);
+# the relay of csu-metz: on loopback, its certificate from this PKI, named localhost.
 node --input-type=module -e '
 import { readFileSync, writeFileSync } from "node:fs";
 import { parse, stringify } from "yaml";
-const { simAnnex } = await import(process.argv[2]);
-const file = process.argv[1];
+const [file, annexModule, relay, caFile] = process.argv.slice(1);
+const { simAnnex } = await import(annexModule);
 const policy = parse(readFileSync(file, "utf8"));
 policy.sites.find((s) => s.id === "borny-hauts").cameras = simAnnex("vigie", 4, [4]);
-writeFileSync(file, stringify(policy));' "$work/policy/policy.example.yaml" "$repo/dist/sim/src/annex.js"
+const csu = policy.recipients.find((r) => r.id === "csu-metz");
+delete csu.caFile;
+Object.assign(csu, { relay, caPem: readFileSync(caFile, "utf8"), serverName: "localhost" });
+writeFileSync(file, stringify(policy));' "$work/policy/policy.example.yaml" "$repo/dist/sim/src/annex.js" \
+  "127.0.0.1:$relay_port" "$work/pki/root/ca.crt"
+viewer_password=$(node -e 'console.log(require("crypto").randomBytes(12).toString("base64url"))')
+viewer_hash=$(printf '%s\n' "$viewer_password" | vigie csu hash-password)
 vigie policy sign --in "$work/policy/policy.example.yaml" --key "$work/keys/admin.key" \
   --kid admin --out "$work/policy.bundle.json"
 
@@ -83,6 +92,26 @@ cameras:
   credentialsFile: cameras.json
   answerWaitMs: 500
 YAML
+cat >>"$work/agent.yaml" <<YAML
+media: { warmCache: true } # instant open: the latest pictures of each annexed camera, in memory only
+YAML
+cat >"$work/csu.yaml" <<YAML
+recipientId: csu-metz
+listen: { host: 127.0.0.1, port: $relay_port }
+tls: { caFile: pki/ca-bundle.pem, certFile: relay/chain.pem, keyFile: relay/key.pem, crlFile: pki/crl-bundle.pem, boxesCaFile: pki/boxes/ca.crt }
+policy: { bundleFile: policy.bundle.json, adminKid: admin, adminPublicKeyFile: keys/admin.pub }
+log: { level: warn }
+viewer:
+  listen: { host: 127.0.0.1, port: $viewer_port }
+  tls: { certFile: relay/chain.pem, keyFile: relay/key.pem }
+  viewers:
+    - id: martin
+      name: Brigadier Martin
+      approvalRef: PREF-57-2026-0142
+      validFrom: '2026-01-01T00:00:00Z'
+      validUntil: '2030-12-31T23:00:00Z'
+      passwordHash: '$viewer_hash'
+YAML
 cat >"$work/op.yaml" <<YAML
 operator: { kid: op-dupont, keyFile: policy/keys/op-dupont.key }
 broker: { url: 'mqtts://127.0.0.1:$port', servername: 127.0.0.1 }
@@ -104,14 +133,20 @@ sed -n '1,/streams:/p' "$work/sim.out"
 step "4. What the box finds on its camera LAN, against the annex (vigie agent discover)"
 vigie agent discover --config "$work/agent.yaml"
 
-step "5. The central broker (mTLS, TLS 1.3) and the agent of site borny-hauts"
-(exec node "$repo/dist/cli/src/main.js" central --config "$work/central.yaml" 2>"$work/central.log") &
-pids+=($!)
-node -e '
+step "5. The central broker (mTLS, TLS 1.3), the relay and viewer of csu-metz, the agent of borny-hauts"
+wait_port() {
+  node -e '
 const net = require("net"); const port = Number(process.argv[1]); const end = Date.now() + 15000;
 (function poll() { const s = net.connect(port, "127.0.0.1");
   s.on("connect", () => { s.destroy(); process.exit(0); });
-  s.on("error", () => { if (Date.now() > end) process.exit(1); setTimeout(poll, 100); }); })();' "$port"
+  s.on("error", () => { if (Date.now() > end) process.exit(1); setTimeout(poll, 100); }); })();' "$1"
+}
+(exec node "$repo/dist/cli/src/main.js" central --config "$work/central.yaml" 2>"$work/central.log") &
+pids+=($!)
+wait_port "$port" || { echo "the broker did not start:" >&2; cat "$work/central.log" >&2; exit 1; }
+(exec node "$repo/dist/cli/src/main.js" csu --config "$work/csu.yaml" 2>"$work/csu.log") &
+pids+=($!)
+wait_port "$viewer_port" || { echo "the relay did not start:" >&2; cat "$work/csu.log" >&2; exit 1; }
 (exec node "$repo/dist/cli/src/main.js" agent --config "$work/agent.yaml" 2>"$work/agent.log") &
 pids+=($!)
 for _ in $(seq 1 100); do # the box is ready once its retained state says online
@@ -135,12 +170,20 @@ step "8. A camera outside the annex is refused, with what to do next"
 vigie op open --site borny-hauts --camera cam-99 --to csu-metz --purpose trafics \
   --trigger urgence --officer "Cne Martin" --call-ref CSU-2026-0043 --ttl 20m || true
 
+step "The receiving centre's live viewer"
+echo "  https://localhost:$viewer_port/   (throwaway certificate: accept it in the browser)"
+echo "  login: martin   password: $viewer_password"
+
 if [ "${DEMO_KEEP:-0}" = "1" ]; then
   step "Running: try it yourself (Ctrl-C stops everything)"
   echo "  export VIGIE_OP_CONFIG=$work/op.yaml"
   echo "  alias vigie='node $repo/dist/cli/src/main.js'"
   echo "  vigie op sessions"
   echo "  vigie op close $session"
+  echo "  vigie op open --site borny-hauts --camera cam-01,cam-02,cam-03 --to csu-metz \\"
+  echo "    --purpose intervention-forces-securite --trigger urgence --officer 'Cne Martin' \\"
+  echo "    --call-ref CSU-2026-0044 --ttl 5m"
+  echo "  logs: $work/*.log"
   wait "${pids[1]}"
   exit 0
 fi
@@ -150,9 +193,15 @@ vigie op close "$session"
 vigie op sessions
 
 step "10. The box's journal: hash chain and signed heads"
-kill -TERM "${pids[2]}" && wait "${pids[2]}" || true
+kill -TERM "${pids[3]}" && wait "${pids[3]}" || true
 vigie journal verify "$work/agent-data/journal.db" --cert "$work/box/cert.pem"
 
-step "Not yet"
-echo "The tunnel and the live viewer of the receiving centre arrive with the next"
-echo "issue; 'make demo' will then show the picture itself."
+step "What the box journaled for that transmission"
+node --input-type=module -e '
+import Database from "better-sqlite3";
+const db = new Database(process.argv[1], { readonly: true });
+for (const e of db.prepare("SELECT seq, type FROM entries WHERE type LIKE ? OR type LIKE ? ORDER BY seq").all("session.%", "alarm"))
+  console.log(`  ${String(e.seq).padStart(3)}  ${e.type}`);' "$work/agent-data/journal.db" || true
+echo
+echo "DEMO_KEEP=1 make demo keeps everything running: watch the cameras in the viewer."
+

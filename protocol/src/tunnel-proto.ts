@@ -3,11 +3,17 @@
  * @grpc/proto-loader gives untyped objects, so this file alone says what they
  * are, for the relay (csu/src/relay) and the box (agent/src/tunnel) alike.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 
-const PROTO = path.resolve(import.meta.dirname, '../proto/tunnel.proto');
+/** Beside the sources (tsx) or, from the build in dist/, in the source tree it was built from. */
+const PROTO =
+  [
+    path.resolve(import.meta.dirname, '../proto/tunnel.proto'),
+    path.resolve(import.meta.dirname, '../../../protocol/proto/tunnel.proto'),
+  ].find((file) => existsSync(file)) ?? path.resolve(import.meta.dirname, '../proto/tunnel.proto');
 // longs as Number: a fragment seq stays far below 2^53 (one per second for 285 million years).
 const LOADER_OPTIONS = {
   keepCase: true,
