@@ -19,9 +19,6 @@ export function buildProgram(version: string): Command {
     )
     .version(version, '-V, --version', 'print the version and exit')
     .showHelpAfterError('(run with --help for usage)')
-    // Each command's options where they are written: `vigie agent --config F` and
-    // `vigie agent discover --config F` each get their own.
-    .enablePositionalOptions()
     .configureHelp({ sortSubcommands: false, showGlobalOptions: true })
     .addHelpText(
       'after',
@@ -42,5 +39,10 @@ export function buildProgram(version: string): Command {
 
   program.commandsGroup('Laboratory:');
   registerSimCommands(program);
+  // Set last, so commands do not inherit it (`vigie pki init --dir D` keeps
+  // pki's --dir after its subcommand); `agent` and `csu` enable it themselves,
+  // which needs it here: `vigie agent --config F` and `vigie agent discover
+  // --config F` each get their own option.
+  program.enablePositionalOptions();
   return program;
 }
