@@ -39,6 +39,12 @@ export interface DiscoveryResponderOptions {
   maxDatagramBytes?: number; // default 16 KiB; an ONVIF Probe is under 1 KiB
   maxProbesPerSecond?: number; // default 200: flood answers are dropped, counted
   monotonicMs?: () => number; // default performance.now
+  /**
+   * Each camera answers a probe after a random delay up to this (WS-Discovery
+   * APP_MAX_DELAY, 500 ms), as real cameras do so that a building's answers do
+   * not arrive as one burst. Default 500 with multicast, 0 without.
+   */
+  answerMaxDelayMs?: number;
   log: Logger;
   counter: RejectCounter;
 }
@@ -48,6 +54,7 @@ export class DiscoveryResponder {
   #messageNumber = 0;
   readonly #instanceId = Math.floor(Date.now() / 1000);
   #bucket: TokenBucket | undefined;
+  readonly #pending = new Set<NodeJS.Timeout>();
 
   constructor(
     readonly options: DiscoveryResponderOptions,
@@ -82,6 +89,8 @@ export class DiscoveryResponder {
   async stop(): Promise<void> {
     const socket = this.#socket;
     this.#socket = undefined;
+    for (const timer of this.#pending) clearTimeout(timer);
+    this.#pending.clear();
     if (!socket) return;
     await new Promise<void>((resolve) => socket.close(() => resolve()));
   }
@@ -140,12 +149,26 @@ export class DiscoveryResponder {
     }
     const matches = this.cameras().filter((c) => probeMatches(probe, c));
     if (matches.length === 0) counter.count('wsd-no-match');
+    const maxDelay = this.options.answerMaxDelayMs ?? (this.options.multicast ? 500 : 0);
     for (const cam of matches) {
-      void this.#send(
-        probeMatchXml(cam, probe.messageId, this.#appSequence()),
-        rinfo.address,
-        rinfo.port,
+      const answer = (): void =>
+        void this.#send(
+          probeMatchXml(cam, probe.messageId, this.#appSequence()),
+          rinfo.address,
+          rinfo.port,
+        );
+      if (maxDelay <= 0) {
+        answer();
+        continue;
+      }
+      const timer = setTimeout(
+        () => {
+          this.#pending.delete(timer);
+          if (this.#socket) answer();
+        },
+        Math.floor(Math.random() * maxDelay),
       );
+      this.#pending.add(timer);
     }
   }
 

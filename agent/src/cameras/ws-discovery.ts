@@ -30,6 +30,8 @@ import { TokenBucket } from '../../../lib/src/token-bucket.js';
 
 export const WS_DISCOVERY_GROUP = '239.255.255.250';
 export const WS_DISCOVERY_PORT = 3702;
+/** Receive buffer of the probe socket (the kernel caps it at net.core.rmem_max). */
+const RECEIVE_BUFFER_BYTES = 2 * 1024 * 1024;
 /** Probe MessageIDs remembered to match RelatesTo; older answers are unsolicited. */
 const OUTSTANDING_PROBES = 16;
 
@@ -116,7 +118,10 @@ export class WsDiscoveryClient {
   async #start(): Promise<void> {
     this.#cidrs = validate(this.options);
     this.#bucket = new TokenBucket(this.options.maxDatagramsPerSecond ?? 2000, () => this.#now());
-    const socket = dgram.createSocket({ type: 'udp4' });
+    // A building's answers to one probe come close together (a /24 of cameras,
+    // each within WS-Discovery's 500 ms): the default 208 KiB receive buffer
+    // holds about 90 ProbeMatches, so ask for room for a thousand.
+    const socket = dgram.createSocket({ type: 'udp4', recvBufferSize: RECEIVE_BUFFER_BYTES });
     this.#socket = socket;
     socket.on('message', (msg, rinfo) => this.#onDatagram(msg, rinfo.address));
     socket.on('error', (err) =>
