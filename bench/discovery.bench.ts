@@ -34,7 +34,8 @@ import { promisify } from 'node:util';
 
 const RUNS = 5;
 /** Our wait for ProbeMatches after the probe (passed to the child). */
-const ANSWER_WAIT_MS = 500;
+// Cameras answer within WS-Discovery's 500 ms (APP_MAX_DELAY); 1000 ms leaves a margin.
+const ANSWER_WAIT_MS = 1000;
 const RSS_RUNS = 3;
 const SIZES = [32, 128] as const;
 const CHILD_TIMEOUT_MS = 120_000;
