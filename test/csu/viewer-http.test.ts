@@ -64,7 +64,8 @@ t.test('refuses a POST with a wrong CSRF token or from another origin', async (t
     csrf,
     note: 'interpellation faite',
   });
-  t.equal(ok.status, 303);
+  t.equal(ok.status, 200);
+  t.match(ok.body, /Fin d’intervention signalée/);
   t.same(live.interventions, [
     {
       sessionId: 'sess-0001',

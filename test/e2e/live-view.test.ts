@@ -158,25 +158,12 @@ t.test(
     await page.fill('#note', 'individu interpellé');
     await page.click('#intervention-over');
     t.match(await closed, { reason: 'intervention-ended' }, 'the box closes the session');
-    // The form's POST redirects to the session page, which the box's close
-    // (milliseconds later) races: the page ends either with its player saying
-    // the session ended, or as « Aucune transmission en cours » (404). Either
-    // way no picture remains; the label is not asserted (it is mostly
-    // "aucune transmission en cours", not the intervention's: see bench/README.md).
-    await page.waitForSelector(
-      '#ended:not([hidden]), h1:has-text("Aucune transmission en cours")',
-      { timeout: WAIT_MS },
-    );
-    const ended = (await page.$('#ended:not([hidden])')) ? await page.textContent('#ended') : null;
-    t.comment(`the page ends with: ${ended ?? 'Aucune transmission en cours (404)'}`);
-    t.ok(
-      await page.evaluate(() =>
-        Array.from(document.querySelectorAll('video')).every(
-          (v) => v.paused && v.getAttribute('src') === null,
-        ),
-      ),
-      'no player plays on',
-    );
+    // The answer to the form is the confirmation: the session page is gone.
+    await page.waitForSelector('#intervention-reported', { timeout: WAIT_MS });
+    t.match(await page.textContent('main'), /la transmission est fermée/, 'the viewer is told');
+    t.equal(await page.$$eval('video', (v) => v.length), 0, 'no player is left');
+    const reload = await page.goto(`${live.viewerUrl}sessions/${sessionId}`);
+    t.equal(reload?.status(), 404, 'the session page shows nothing any more');
     const entries = journalOf(live, sessionId);
     const joined = entries.filter((e) => e.type === 'session.viewer-joined');
     t.ok(joined.length >= 1, 'a viewer-joined entry is in the journal');

@@ -163,6 +163,30 @@ export function noSessionPage(viewerName: string, csrfToken: string): string {
   );
 }
 
+/**
+ * After « Intervention terminée »: the box closes the session at once, so the
+ * viewer is told here, not by a session page that no longer exists.
+ */
+export function interventionReportedPage(
+  viewerName: string,
+  csrfToken: string,
+  sessionId: string,
+  delivered: boolean,
+): string {
+  const text = delivered
+    ? 'La fin de l’intervention est transmise au boîtier : la transmission est fermée et consignée « fin de l’intervention des forces de sécurité intérieure ».'
+    : 'Cette transmission n’était plus en cours : rien n’a été transmis.';
+  return layout(
+    'Fin d’intervention signalée',
+    `${header(viewerName, csrfToken)}
+<main>
+<h1 id="intervention-reported">Fin d’intervention signalée</h1>
+<p>${escapeHtml(text)}</p>
+<p>Transmission ${escapeHtml(sessionId)}. <a href="/sessions">Retour à la liste</a></p>
+</main>`,
+  );
+}
+
 export function simplePage(title: string, text: string): string {
   return layout(title, `<main><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p></main>`);
 }

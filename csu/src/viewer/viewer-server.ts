@@ -224,7 +224,11 @@ export class ViewerServer {
       const note = (form.get('note') ?? '').slice(0, 500);
       const ok = this.options.live.interventionOver(sessionId, viewerOf(auth.viewer), note);
       this.options.log.info('intervention over', { sessionId, viewer: auth.viewer.id, ok });
-      return redirect(res, `/sessions/${encodeURIComponent(sessionId)}`);
+      return send(
+        res,
+        ok ? 200 : 409,
+        pages.interventionReportedPage(auth.viewer.name, auth.login.csrfToken, sessionId, ok),
+      );
     }
     return send(res, 404, pages.simplePage('Introuvable', 'Cette page n’existe pas.'));
   }
