@@ -6,7 +6,11 @@
  *   - the relay (csu/src/relay/relay.ts) with the bench's PKI and policy, a
  *     counting viewer subscribed to every camera of every session it accepts;
  *   - a bare Node TLS 1.3 server (same relay certificate, client certificate
- *     required) that counts the bytes it reads.
+ *     required) that counts the bytes it reads;
+ *   - a bare @grpc/grpc-js server (grpc.ServerCredentials.createSsl with the
+ *     same certificate, client certificate required, default options) serving
+ *     MediaTunnel.Session from protocol/src/tunnel-proto.ts with a handler that
+ *     only counts the bytes of fragment messages: gRPC with no Vigie code.
  * Requests (`{ id, op }`, answered `{ id, ... }`): `start`, `policy`,
  * `expect` (answers once the byte count passed the one given plus `bytes`), `stats`,
  * `stop`. Ends by itself within WATCHDOG_MS.
@@ -15,6 +19,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import tls from 'node:tls';
+import * as grpc from '@grpc/grpc-js';
 import { Relay, systemClocks } from '../csu/src/relay/relay.js';
 import { RelayPolicy } from '../csu/src/relay/ticket-checks.js';
 import {
@@ -23,6 +28,7 @@ import {
   type TlsMaterialFiles,
 } from '../certs/src/tls-profile.js';
 import type { Policy } from '../protocol/src/policy-schema.js';
+import { mediaTunnelService, type TunnelServerCall } from '../protocol/src/tunnel-proto.js';
 
 const WATCHDOG_MS = 180_000;
 
@@ -30,6 +36,7 @@ const WATCHDOG_MS = 180_000;
  * VIGIE_BENCH_RELAY_H2_WINDOW=<bytes>: the relay's HTTP/2 server advertises
  * this receive window (per stream and per connection) instead of the
  * 65,535-byte default grpc-js leaves it with, to show what the window costs.
+ * It widens the bare gRPC server too (same http2.createSecureServer).
  * An experiment only: the relay as shipped is what the bench measures.
  */
 const H2_WINDOW = Number(process.env.VIGIE_BENCH_RELAY_H2_WINDOW ?? '0');
@@ -55,15 +62,16 @@ export interface ReceiverFiles extends TlsMaterialFiles {
 export type ReceiverRequest =
   | { readonly id: number; readonly op: 'start'; readonly files: ReceiverFiles }
   | { readonly id: number; readonly op: 'policy'; readonly policy: Policy }
-  // Answers once relayBytes + tlsBytes reach from + bytes (`from` read by the bench before it sends).
+  // Answers once relayBytes + tlsBytes + grpcBytes reach from + bytes (`from` read by the bench before it sends).
   | { readonly id: number; readonly op: 'expect'; readonly from: number; readonly bytes: number }
   | { readonly id: number; readonly op: 'stats' }
   | { readonly id: number; readonly op: 'stop' };
 
 export interface ReceiverStats {
-  /** Fragment payload bytes the relay's viewers received, and the bare TLS server read. */
+  /** Fragment payload bytes the relay's viewers received, the bare TLS server read, the bare gRPC server got. */
   readonly relayBytes: number;
   readonly tlsBytes: number;
+  readonly grpcBytes: number;
   readonly fragments: number;
   /** Fragments missing at the viewers (sequence gaps): a drop anywhere on the way. */
   readonly gaps: number;
@@ -79,8 +87,10 @@ const watchdog = setTimeout(() => {
 
 let relay: Relay | null = null;
 let server: tls.Server | null = null;
+let grpcServer: grpc.Server | null = null;
 let relayBytes = 0;
 let tlsBytes = 0;
+let grpcBytes = 0;
 let fragments = 0;
 let gaps = 0;
 let expecting: { id: number; until: number } | null = null;
@@ -90,7 +100,7 @@ function reply(message: Record<string, unknown>): void {
 }
 
 function counted(): void {
-  if (expecting !== null && relayBytes + tlsBytes >= expecting.until) {
+  if (expecting !== null && relayBytes + tlsBytes + grpcBytes >= expecting.until) {
     reply({ id: expecting.id });
     expecting = null;
   }
@@ -101,6 +111,7 @@ function stats(): ReceiverStats {
   return {
     relayBytes,
     tlsBytes,
+    grpcBytes,
     fragments,
     gaps,
     liveSessions: relay?.liveCount ?? 0,
@@ -108,7 +119,33 @@ function stats(): ReceiverStats {
   };
 }
 
-async function start(files: ReceiverFiles): Promise<{ relayPort: number; tlsPort: number }> {
+/** The bare gRPC server: Session calls whose handler only counts fragment bytes. */
+async function startBareGrpc(files: ReceiverFiles): Promise<number> {
+  const bare = new grpc.Server();
+  bare.addService(mediaTunnelService(), {
+    Session: (call: TunnelServerCall) => {
+      call.on('data', (m: { fragment?: { data?: Buffer } }) => {
+        grpcBytes += m.fragment?.data?.length ?? 0;
+        counted();
+      });
+      call.on('end', () => call.end());
+      call.on('error', () => undefined); // the bench ends its calls; a cancel is no finding
+    },
+  });
+  grpcServer = bare;
+  const credentials = grpc.ServerCredentials.createSsl(
+    readFileSync(files.caFile),
+    [{ private_key: readFileSync(files.keyFile), cert_chain: readFileSync(files.certFile) }],
+    true,
+  );
+  return new Promise<number>((resolve, reject) => {
+    bare.bindAsync('127.0.0.1:0', credentials, (err, port) => (err ? reject(err) : resolve(port)));
+  });
+}
+
+async function start(
+  files: ReceiverFiles,
+): Promise<{ relayPort: number; tlsPort: number; grpcPort: number }> {
   const material = await loadTlsMaterial(files);
   relay = new Relay({
     recipientId: 'csu-metz',
@@ -160,12 +197,14 @@ async function start(files: ReceiverFiles): Promise<{ relayPort: number; tlsPort
   const tlsPort = await new Promise<number>((resolve) => {
     bare.listen(0, '127.0.0.1', () => resolve((bare.address() as { port: number }).port));
   });
-  return { relayPort, tlsPort };
+  const grpcPort = await startBareGrpc(files);
+  return { relayPort, tlsPort, grpcPort };
 }
 
 async function stop(): Promise<void> {
   await relay?.stop();
   await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  grpcServer?.forceShutdown();
   clearTimeout(watchdog);
 }
 

@@ -1,9 +1,12 @@
 /**
- * The live-view tunnel (issue 5), against a bare Node TLS 1.3 socket pipe
- * carrying the same bytes, side by side in one run. The box side (our
+ * The live-view tunnel (issue 5), against a bare Node TLS 1.3 socket pipe and
+ * a bare @grpc/grpc-js bidi stream (no Vigie code) carrying the same bytes,
+ * side by side in one run: tunnel / bare gRPC is what our code costs on top of
+ * gRPC, bare gRPC / bare TLS what gRPC-in-Node itself costs. The box side (our
  * TunnelLink / TunnelTransmitter, gRPC over mTLS with the box certificate)
  * runs in this process; the receiving side (the Relay with a counting viewer
- * on every camera, and a bare TLS server with the relay's certificate) runs
+ * on every camera, a bare TLS server and a bare gRPC server with the relay's
+ * certificate) runs
  * in bench/tunnel-receiver.ts, a child process, so the CPU of each side is
  * measured apart (process.cpuUsage) and each may use one of the two cores, as
  * box and relay would on two machines. Loopback only.
@@ -14,14 +17,19 @@
  *     fragment waits for its 'drain', so nothing is dropped; measured as
  *     fragment bytes delivered to the relay's viewer per second. Baseline:
  *     tls.connect with the box certificate to the bare server, the same bytes
- *     in writes of the same size with write()/'drain'. Alternated, median of
- *     RUNS. Target: tunnel >= 80% of bare.
+ *     in writes of the same size with write()/'drain'. Second baseline: a
+ *     plain grpc.Client (createSsl with the box certificate) on a Session
+ *     call (openSessionCall) to a plain grpc.Server whose handler only counts
+ *     fragment bytes, writing {fragment} messages of the same size with
+ *     write()/'drain'. Alternated, median of RUNS. Target: tunnel >= 80% of
+ *     bare TLS.
  * (2) CPU per 4 Mbit/s stream: N sessions (each its own tunnel, through the
  *     TunnelTransmitter as the agent uses it) paced at 25 fragments of
  *     20,000 bytes a second (500 kB/s), WINDOW_MS measured after a warm-up;
  *     box and relay CPU in % of a core per stream, delivered rate, drops
- *     counted by the media gate and gaps seen by the viewers. Baseline: N
- *     bare TLS sockets paced the same. Streams per box core count the box's
+ *     counted by the media gate and gaps seen by the viewers. Baselines: N
+ *     bare TLS sockets and N bare gRPC calls (each its own client and
+ *     connection, as the tunnels) paced the same. Streams per box core count the box's
  *     ffmpeg remux at 0.4% of a core per stream (issue 5); target >= 100.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -29,6 +37,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import tls from 'node:tls';
+import * as grpc from '@grpc/grpc-js';
 import type { Test } from 'tap';
 import type { CameraDirectory, MediaFeeds, MediaSink } from '../agent/src/media/feed.js';
 import { systemTimers } from '../agent/src/sessions/timers.js';
@@ -37,6 +46,7 @@ import { TunnelLink } from '../agent/src/tunnel/tunnel-link.js';
 import { TunnelTransmitter } from '../agent/src/tunnel/tunnel-transmitter.js';
 import { TLS_VERSION } from '../certs/src/tls-profile.js';
 import type { Policy, Recipient } from '../protocol/src/policy-schema.js';
+import { openSessionCall, type TunnelClientCall } from '../protocol/src/tunnel-proto.js';
 import { BORNY, makeRelayWorld, openCommand, sign } from '../test/csu/relay-fixtures.js';
 import type { ReceiverFiles, ReceiverStats } from './tunnel-receiver.js';
 
@@ -103,10 +113,11 @@ class Receiver {
 }
 
 const receiver = new Receiver();
-const received = (s: ReceiverStats): number => s.relayBytes + s.tlsBytes;
+const received = (s: ReceiverStats): number => s.relayBytes + s.tlsBytes + s.grpcBytes;
 const ports = (await receiver.request('start', { files })) as {
   relayPort: number;
   tlsPort: number;
+  grpcPort: number;
 };
 const policy: Policy = world.policyFor(ports.relayPort);
 await receiver.request('policy', { policy });
@@ -252,6 +263,53 @@ async function bareRun(): Promise<Run> {
   }
 }
 
+/**
+ * A plain grpc.Client to the bare gRPC server, its own connection (as each
+ * tunnel has), and a Session call on it; nothing of ours but the .proto.
+ */
+function bareGrpcCall(): { client: grpc.Client; call: TunnelClientCall } {
+  const credentials = grpc.credentials.createSsl(
+    Buffer.from(recipient.caPem),
+    Buffer.from(world.boxTls.key),
+    Buffer.from(world.boxTls.cert),
+  );
+  const client = new grpc.Client(`127.0.0.1:${ports.grpcPort}`, credentials, {
+    'grpc.ssl_target_name_override': recipient.serverName,
+    'grpc.default_authority': recipient.serverName,
+    'grpc.use_local_subchannel_pool': 1,
+  });
+  const call = openSessionCall(client);
+  call.on('data', () => undefined);
+  call.on('error', () => undefined); // cancelled at the end of a run: no finding
+  return { client, call };
+}
+
+function bareGrpcEnd({ client, call }: { client: grpc.Client; call: TunnelClientCall }): void {
+  call.end();
+  client.close();
+}
+
+/** The bare gRPC stream: {fragment} messages of the same size, write()/'drain'. */
+async function bareGrpcRun(): Promise<Run> {
+  const bare = bareGrpcCall();
+  const data = Buffer.alloc(FRAGMENT_BYTES, 7);
+  const write = (seq: number): boolean =>
+    bare.call.write({ fragment: { camera: CAMERA, seq, keyframe: seq % GOP === 1, data } });
+  const before = await receiver.stats();
+  write(1); // connects; not counted
+  await receiver.request('expect', { from: received(before), bytes: FRAGMENT_BYTES });
+  try {
+    return await measured(async () => {
+      for (let seq = 2; seq < FRAGMENTS_PER_RUN + 2; seq++) {
+        if (!write(seq)) await once(bare.call, 'drain');
+      }
+      return 0;
+    }, FRAGMENT_BYTES * FRAGMENTS_PER_RUN);
+  } finally {
+    bareGrpcEnd(bare);
+  }
+}
+
 interface Paced {
   streams: number;
   boxCpuUs: number;
@@ -315,7 +373,7 @@ async function pacedWindow(
       streams: n,
       boxCpuUs,
       recvCpuUs: after.cpuUs - before.cpuUs,
-      deliveredBytes: after.relayBytes + after.tlsBytes - before.relayBytes - before.tlsBytes,
+      deliveredBytes: received(after) - received(before),
       drops: drops() - drops0,
       gaps: after.gaps - before.gaps,
       pushLateMs: pacer.late(),
@@ -378,19 +436,52 @@ async function bareStreams(n: number): Promise<Paced> {
   }
 }
 
+/** n bare gRPC calls (each its own client), each paced at 4 Mbit/s; no gate. */
+async function bareGrpcStreams(n: number): Promise<Paced> {
+  const calls = Array.from({ length: n }, () => bareGrpcCall());
+  try {
+    const data = Buffer.alloc(STREAM_FRAGMENT_BYTES, 7);
+    // One message each first, so that every connection is up before the warm-up.
+    const before = await receiver.stats();
+    for (const [i, c] of calls.entries()) {
+      c.call.write({ fragment: { camera: CAMERA, seq: 0, keyframe: true, data } });
+      if (i % 10 === 9) await new Promise((r) => setImmediate(r));
+    }
+    await receiver.request('expect', { from: received(before), bytes: n * STREAM_FRAGMENT_BYTES });
+    return await pacedWindow(
+      n,
+      (i, seq) =>
+        void calls[i]?.call.write({
+          fragment: { camera: CAMERA, seq, keyframe: seq % GOP === 1, data },
+        }),
+      () => 0,
+    );
+  } finally {
+    for (const c of calls) bareGrpcEnd(c);
+  }
+}
+
 // --- run: throughput first (alternated), then the paced streams ---
 const tunnelRuns: Run[] = [];
 const bareRuns: Run[] = [];
-const paced: { tunnel: Paced[]; bare: Paced | null } = { tunnel: [], bare: null };
+const grpcRuns: Run[] = [];
+const paced: { tunnel: Paced[]; bare: Paced | null; grpc: Paced | null } = {
+  tunnel: [],
+  bare: null,
+  grpc: null,
+};
 try {
-  await bareRun(); // warm-up of both paths, not counted
+  await bareRun(); // warm-up of the three paths, not counted
+  await bareGrpcRun();
   await tunnelRun();
   for (let r = 0; r < RUNS; r++) {
     bareRuns.push(await bareRun());
+    grpcRuns.push(await bareGrpcRun());
     tunnelRuns.push(await tunnelRun());
   }
   for (const n of STREAM_LEVELS) paced.tunnel.push(await tunnelStreams(n));
   paced.bare = await bareStreams(Math.max(...STREAM_LEVELS));
+  paced.grpc = await bareGrpcStreams(Math.max(...STREAM_LEVELS));
 } finally {
   await receiver.request('stop').catch(() => undefined);
   if (receiver.child.exitCode === null && receiver.child.pid !== undefined) {
@@ -411,6 +502,7 @@ const usPerMb = (cpu: number, r: Run): number => cpu / (r.bytes / 1e6);
 const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
 const tunnelRate = median(tunnelRuns.map(mbps));
 const bareRate = median(bareRuns.map(mbps));
+const grpcRate = median(grpcRuns.map(mbps));
 const ratio = tunnelRate / bareRate;
 console.log(
   `throughput: ${RUNS} runs each of ${FRAGMENTS_PER_RUN} x ${FRAGMENT_BYTES / 1024} KiB ` +
@@ -419,6 +511,7 @@ console.log(
 );
 for (const [name, runs] of [
   ['tunnel (gRPC, TunnelLink -> Relay -> viewer)', tunnelRuns],
+  ['bare gRPC (grpc-js Client -> Server, Session call, counting handler)', grpcRuns],
   ['bare Node TLS socket pipe', bareRuns],
 ] as const) {
   const rate = median(runs.map(mbps));
@@ -430,12 +523,19 @@ for (const [name, runs] of [
       `CPU per MB: sender ${box.toFixed(0)} us, receiver ${recv.toFixed(0)} us; drops ${drops}`,
   );
 }
-const cpuRatio = (side: 'boxCpuUs' | 'recvCpuUs'): number =>
-  median(tunnelRuns.map((r) => usPerMb(r[side], r))) /
-  median(bareRuns.map((r) => usPerMb(r[side], r)));
+const cpuPerMb = (runs: Run[], side: 'boxCpuUs' | 'recvCpuUs'): number =>
+  median(runs.map((r) => usPerMb(r[side], r)));
+const cpuRatio = (a: Run[], b: Run[], side: 'boxCpuUs' | 'recvCpuUs'): string =>
+  `${(cpuPerMb(a, side) / cpuPerMb(b, side)).toFixed(2)}x`;
 console.log(
-  `  ratio tunnel/bare: throughput ${ratio.toFixed(2)} (target >= 0.80: ${ratio >= 0.8 ? 'met' : 'NOT met'}); ` +
-    `CPU per byte: box ${cpuRatio('boxCpuUs').toFixed(2)}x, relay ${cpuRatio('recvCpuUs').toFixed(2)}x`,
+  `  ratio tunnel/bare TLS: throughput ${ratio.toFixed(2)} (target >= 0.80: ${ratio >= 0.8 ? 'met' : 'NOT met'}); ` +
+    `CPU per byte: box ${cpuRatio(tunnelRuns, bareRuns, 'boxCpuUs')}, relay ${cpuRatio(tunnelRuns, bareRuns, 'recvCpuUs')}`,
+);
+console.log(
+  `  of which: tunnel/bare gRPC (our code on top of gRPC) throughput ${(tunnelRate / grpcRate).toFixed(2)}, ` +
+    `CPU per byte box ${cpuRatio(tunnelRuns, grpcRuns, 'boxCpuUs')}, relay ${cpuRatio(tunnelRuns, grpcRuns, 'recvCpuUs')}; ` +
+    `bare gRPC/bare TLS (gRPC-in-Node itself) throughput ${(grpcRate / bareRate).toFixed(2)}, ` +
+    `CPU per byte sender ${cpuRatio(grpcRuns, bareRuns, 'boxCpuUs')}, receiver ${cpuRatio(grpcRuns, bareRuns, 'recvCpuUs')}`,
 );
 
 const share = (cpu: number, p: Paced): number => cpu / (WINDOW_MS * 1000) / p.streams;
@@ -455,6 +555,7 @@ const line = (name: string, p: Paced, dropWord: string): void => {
   );
 };
 for (const p of paced.tunnel) line('tunnel', p, 'media-gate drops');
+if (paced.grpc) line('bare gRPC', paced.grpc, 'no gate, drops');
 if (paced.bare) line('bare TLS', paced.bare, 'no gate, drops');
 const top = paced.tunnel[paced.tunnel.length - 1];
 if (top && paced.bare) {
@@ -463,9 +564,19 @@ if (top && paced.bare) {
   const perBoxCore = 1 / (box + FFMPEG_REMUX_SHARE);
   const allInOne = 1 / (box + relay + FFMPEG_REMUX_SHARE);
   console.log(
-    `  at x${top.streams}: tunnel/bare CPU per stream: box ${(box / share(paced.bare.boxCpuUs, paced.bare)).toFixed(2)}x, ` +
+    `  at x${top.streams}: tunnel/bare TLS CPU per stream: box ${(box / share(paced.bare.boxCpuUs, paced.bare)).toFixed(2)}x, ` +
       `relay ${(relay / share(paced.bare.recvCpuUs, paced.bare)).toFixed(2)}x`,
   );
+  const g = paced.grpc;
+  if (g && g.streams === top.streams) {
+    const gBox = share(g.boxCpuUs, g);
+    const gRecv = share(g.recvCpuUs, g);
+    console.log(
+      `  at x${top.streams}: tunnel/bare gRPC CPU per stream: box ${(box / gBox).toFixed(2)}x, relay ${(relay / gRecv).toFixed(2)}x; ` +
+        `bare gRPC/bare TLS: sender ${(gBox / share(paced.bare.boxCpuUs, paced.bare)).toFixed(2)}x, ` +
+        `receiver ${(gRecv / share(paced.bare.recvCpuUs, paced.bare)).toFixed(2)}x`,
+    );
+  }
   console.log(
     `  streams per core: box (tunnel ${pct(box)} + ffmpeg remux ${pct(FFMPEG_REMUX_SHARE)}) ${perBoxCore.toFixed(0)} ` +
       `(target >= 100: ${perBoxCore >= 100 ? 'met' : 'NOT met'}); relay alone ${(1 / relay).toFixed(0)}; ` +
