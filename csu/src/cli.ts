@@ -1,5 +1,5 @@
 /**
- * `vigie csu --config F`: the receiving centre's relay. Heavy modules (gRPC,
+ * `vigie csu --config F`: the receiving centre's relay. Heavy modules (TLS tunnel,
  * the relay) are imported only when the command runs.
  */
 import type { Command } from 'commander';

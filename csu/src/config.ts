@@ -21,7 +21,7 @@ export const RelayListenSchema = z
       .string()
       .min(1)
       .default('127.0.0.1')
-      .describe('address of the tunnel (gRPC over mTLS) listener; the boxes dial it'),
+      .describe('address of the tunnel (TLS 1.3, mTLS) listener; the boxes dial it'),
     port: z.number().int().min(0).max(65535).default(8443).describe('0 picks a free port (tests)'),
   })
   .prefault({})

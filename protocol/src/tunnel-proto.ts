@@ -45,7 +45,8 @@ export type TunnelUp =
   | { init: InitSegment }
   | { fragment: Fragment }
   | { bye: { reason: string } }
-  | { extend: { command: Buffer } };
+  | { extend: { command: Buffer } }
+  | { keepalive: Record<string, never> };
 
 export type TunnelDown =
   | { accepted: { session_id: string; expires_at: string } }
@@ -53,7 +54,8 @@ export type TunnelDown =
   | { viewer_joined: { viewer_id: string; viewer_name: string; time: string } }
   | { viewer_left: { viewer_id: string; time: string } }
   | { intervention_over: { viewer_id: string; time: string; note: string } }
-  | { close: { reason: string } };
+  | { close: { reason: string } }
+  | { keepalive: Record<string, never> };
 
 /** proto-loader fills absent fields of a message with undefined; decoded messages are partial. */
 type Decoded<T> = T extends unknown ? { [K in keyof T]?: Partial<T[K]> } & { msg?: string } : never;

@@ -12,17 +12,13 @@ import path from 'node:path';
 import type { Test } from 'tap';
 import type { Clocks } from '../../agent/src/ports.js';
 import type { Timers } from '../../agent/src/sessions/timers.js';
-import { relayClient } from '../../agent/src/tunnel/relay-dial.js';
+import { dialRelay } from '../../agent/src/tunnel/relay-dial.js';
 import type { TlsMaterial } from '../../certs/src/tls-profile.js';
 import { Relay, type RelayLimits } from '../../csu/src/relay/relay.js';
 import { RelayPolicy } from '../../csu/src/relay/ticket-checks.js';
 import type { Policy } from '../../protocol/src/policy-schema.js';
-import {
-  openSessionCall,
-  type TunnelClientCall,
-  type TunnelDownIn,
-  type TunnelUp,
-} from '../../protocol/src/tunnel-proto.js';
+import type { BoxTunnelStream } from '../../protocol/src/tunnel-wire.js';
+import { type TunnelDownIn, type TunnelUp } from '../../protocol/src/tunnel-proto.js';
 import { makePki, type TestPki } from '../certs/helpers.js';
 import { BORNY } from '../central/helpers.js';
 import { ALWAYS } from '../e2e/harness.js';
@@ -142,23 +138,21 @@ export async function startTestRelay(
   return { relay, port, policy };
 }
 
-/** A raw box: one call to the relay with a chosen TLS identity, messages collected. */
+/** A raw box: one tunnel to the relay with a chosen TLS identity, messages collected. */
 export class RawBox {
-  readonly call: TunnelClientCall;
+  readonly call: BoxTunnelStream;
   readonly down: TunnelDownIn[] = [];
+  /** "closed" when the tunnel ended cleanly, "error: <why>" when it failed first. */
   readonly ended: Promise<string>;
-  readonly #client;
   constructor(material: TlsMaterial, policy: Policy) {
     const recipient = policy.recipients.find((r) => r.id === 'csu-metz');
     if (!recipient) throw new Error('no csu-metz in the policy');
-    this.#client = relayClient(material, recipient);
-    this.call = openSessionCall(this.#client);
+    this.call = dialRelay(material, recipient);
     this.call.on('data', (m: TunnelDownIn) => this.down.push(m));
+    let failure: string | null = null;
+    this.call.on('error', (err) => (failure ??= err.message));
     this.ended = new Promise<string>((resolve) => {
-      this.call.on('status', (s: { code: number; details: string }) =>
-        resolve(`${s.code}:${s.details}`),
-      );
-      this.call.on('error', () => undefined);
+      this.call.on('close', () => resolve(failure === null ? 'closed' : `error: ${failure}`));
     });
   }
   send(m: TunnelUp): boolean {
@@ -178,8 +172,7 @@ export class RawBox {
     }
   }
   close(): void {
-    this.call.cancel();
-    this.#client.close();
+    this.call.destroy();
   }
 }
 

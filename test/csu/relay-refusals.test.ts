@@ -64,7 +64,9 @@ t.test('refuses a box certificate from another CA at the TLS level', async (t) =
   t.teardown(() => box.close());
   box.hello(tk.bytes, tk.sessionId);
   const status = await box.ended;
-  t.match(status, /^14:/, 'UNAVAILABLE: the handshake failed');
+  // TLS 1.3: the relay checks the client certificate after the client's Finished
+  // and drops the connection; the box sees it end without a single message.
+  t.match(status, /^(closed|error: )/, 'the connection ends at the handshake');
   t.equal(box.down.length, 0, 'not one message from the relay');
   t.equal(relay.get(tk.sessionId), undefined);
 });

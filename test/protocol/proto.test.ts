@@ -46,10 +46,21 @@ t.test('the media tunnel is one bidirectional stream with the messages of DESIGN
   const def = load('tunnel.proto');
   const session = method(def, 'MediaTunnel', 'Session');
   t.ok(session.requestStream && session.responseStream, 'bidirectional');
-  t.same([...fields(def, 'TunnelUp').keys()], ['hello', 'init', 'fragment', 'bye', 'extend']);
+  t.same(
+    [...fields(def, 'TunnelUp').keys()],
+    ['hello', 'init', 'fragment', 'bye', 'extend', 'keepalive'],
+  );
   t.same(
     [...fields(def, 'TunnelDown').keys()],
-    ['accepted', 'rejected', 'viewer_joined', 'viewer_left', 'intervention_over', 'close'],
+    [
+      'accepted',
+      'rejected',
+      'viewer_joined',
+      'viewer_left',
+      'intervention_over',
+      'close',
+      'keepalive',
+    ],
   );
   const up = def['vigie.v1.TunnelUp'] as unknown as MessageDefinition;
   t.same(

@@ -1,8 +1,8 @@
 /**
- * Back-pressure on the tunnel (issue 5): when the gRPC stream's write buffer
+ * Back-pressure on the tunnel (issue 5): when the tunnel's TLS write buffer
  * is full, a camera's fragments are dropped until its next keyframe, and the
- * drops are counted. The box never buffers more than grpc-js's own high-water
- * mark per stream; a viewer resumes cleanly at the keyframe.
+ * drops are counted. The box never buffers more than the socket's high-water
+ * mark per tunnel; a viewer resumes cleanly at the keyframe.
  */
 export class MediaGate {
   #blocked = false;

@@ -1,33 +1,54 @@
 /**
- * Dialling a recipient's relay: gRPC over mTLS with the box certificate, the
- * relay's certificate checked against the recipient's CA and server name from
- * the policy (not our PKI: a receiving centre may run its own CA). TLS 1.3
- * only. No CRL here: the recipient's CA publishes none through the policy.
+ * Dialling a recipient's relay: TLS 1.3 with the box certificate, the relay's
+ * certificate checked against the recipient's CA and server name from the
+ * policy (not our PKI: a receiving centre may run its own CA), ALPN
+ * `vigie-tunnel/1`; then the framed tunnel stream (protocol/src/tunnel-wire.ts).
+ * One connection per session, never shared. No CRL here: the recipient's CA
+ * publishes none through the policy.
  */
 import tls from 'node:tls';
-import * as grpc from '@grpc/grpc-js';
 import { TLS_VERSION, type TlsMaterial } from '../../../certs/src/tls-profile.js';
 import type { Recipient } from '../../../protocol/src/policy-schema.js';
+import {
+  boxCodec,
+  TUNNEL_ALPN,
+  TunnelStream,
+  type BoxTunnelStream,
+  type TunnelStreamOptions,
+} from '../../../protocol/src/tunnel-wire.js';
 
-export function relayClient(material: TlsMaterial, recipient: Recipient): grpc.Client {
-  const context = tls.createSecureContext({
+/** host and port of `host:port`, `[v6]:port` included. */
+export function splitHostPort(hostPort: string): { host: string; port: number } {
+  const colon = hostPort.lastIndexOf(':');
+  const host = hostPort.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+  return { host, port: Number(hostPort.slice(colon + 1)) };
+}
+
+export function dialRelay(
+  material: TlsMaterial,
+  recipient: Recipient,
+  options: TunnelStreamOptions = {},
+): BoxTunnelStream {
+  const { host, port } = splitHostPort(recipient.relay);
+  const name = recipient.serverName;
+  const socket = tls.connect({
+    host,
+    port,
     minVersion: TLS_VERSION,
     maxVersion: TLS_VERSION,
     ca: recipient.caPem,
     cert: material.cert,
     key: material.key,
-  });
-  const name = recipient.serverName;
-  const credentials = grpc.credentials.createFromSecureContext(context, {
+    ALPNProtocols: [TUNNEL_ALPN],
+    // SNI carries DNS names only; the certificate is checked against the policy's name.
+    ...(/^[\d.]+$|:/.test(name) ? {} : { servername: name }),
     checkServerIdentity: (_host, cert) => tls.checkServerIdentity(name, cert),
+    rejectUnauthorized: true,
   });
-  return new grpc.Client(recipient.relay, credentials, {
-    'grpc.ssl_target_name_override': name,
-    'grpc.default_authority': name,
-    // One tunnel per session: never share a connection between sessions.
-    'grpc.use_local_subchannel_pool': 1,
-    'grpc.keepalive_time_ms': 10_000,
-    'grpc.keepalive_timeout_ms': 5_000,
-    'grpc.initial_reconnect_backoff_ms': 200,
+  socket.once('secureConnect', () => {
+    if (socket.alpnProtocol !== TUNNEL_ALPN) {
+      socket.destroy(new Error(`the relay does not speak ${TUNNEL_ALPN}`));
+    }
   });
+  return new TunnelStream(socket, boxCodec(), { keepalive: {} }, options);
 }

@@ -5,21 +5,17 @@
  * tunnel the session closes with tunnel-lost. `close` leaves nothing behind:
  * no call, no channel, no timer, no feed, no buffer.
  */
-import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../../lib/src/log.js';
 import { CLOSE_REASONS, type CloseReason } from '../../../protocol/src/close-reasons.js';
 import type { Recipient } from '../../../protocol/src/policy-schema.js';
-import {
-  openSessionCall,
-  type TunnelClientCall,
-  type TunnelDownIn,
-} from '../../../protocol/src/tunnel-proto.js';
+import type { TunnelDownIn, TunnelUp } from '../../../protocol/src/tunnel-proto.js';
+import type { BoxTunnelStream } from '../../../protocol/src/tunnel-wire.js';
 import type { CertificateBounds } from '../sessions/ttl.js';
 import type { OpenOutcome, SessionTicket } from '../sessions/transmitter.js';
 import type { FeedHandle, MediaFragment, MediaInit, MediaSink } from '../media/feed.js';
 import type { TunnelTransmitterOptions } from './tunnel-transmitter.js';
 import { MediaGate } from './media-gate.js';
-import { relayClient } from './relay-dial.js';
+import { dialRelay } from './relay-dial.js';
 
 export type { CertificateBounds };
 
@@ -34,8 +30,7 @@ export class TunnelLink {
   readonly #log: Logger | undefined;
   readonly #inits = new Map<string, MediaInit>();
   #deadlineMonoMs: number;
-  #client: grpc.Client | null = null;
-  #call: TunnelClientCall | null = null;
+  #call: BoxTunnelStream | null = null;
   #feed: FeedHandle | null = null;
   #graceTimer: unknown = null;
   #redialTimer: unknown = null;
@@ -86,8 +81,6 @@ export class TunnelLink {
       await endAndWait(call, this.#d.timers);
     }
     if (feed !== null) await feed.close();
-    this.#client?.close();
-    this.#client = null;
     this.#inits.clear();
     if (this.gate.droppedTotal > 0) {
       this.#d.callbacks.viewerEvent(this.ticket.sessionId, {
@@ -105,8 +98,7 @@ export class TunnelLink {
         settled = true;
         resolve(outcome);
       };
-      this.#client ??= relayClient(this.#d.tls, this.#recipient);
-      const call = openSessionCall(this.#client);
+      const call = dialRelay(this.#d.tls, this.#recipient);
       this.#call = call;
       this.#accepted = false;
       call.on('data', (m: TunnelDownIn) => {
@@ -128,13 +120,13 @@ export class TunnelLink {
         settle({ accepted: false, reason: 'relay-unreachable', detail: err.message });
         this.#lost(call, err.message);
       });
-      call.on('end', () => {
+      call.on('close', () => {
         settle({
           accepted: false,
           reason: 'relay-unreachable',
-          detail: 'the relay ended the call',
+          detail: 'the relay ended the tunnel',
         });
-        this.#lost(call, 'the relay ended the call');
+        this.#lost(call, 'the relay ended the tunnel');
       });
       call.on('drain', () => {
         if (this.#call === call) this.gate.drained();
@@ -221,14 +213,14 @@ export class TunnelLink {
     if (!ok) this.gate.block();
   }
 
-  #write(message: Parameters<TunnelClientCall['write']>[0]): boolean {
+  #write(message: TunnelUp): boolean {
     const call = this.#call;
     if (call === null || !this.#accepted || this.#closed) return false;
     return call.write(message);
   }
 
   /** The call dropped (error or end) while the session lives: grace, and redials before the deadline. */
-  #lost(call: TunnelClientCall, why: string): void {
+  #lost(call: BoxTunnelStream, why: string): void {
     if (this.#call !== call) return;
     this.#call = null;
     const wasAccepted = this.#accepted;
@@ -245,7 +237,7 @@ export class TunnelLink {
     this.#scheduleRedial();
   }
 
-  #drop(call: TunnelClientCall): void {
+  #drop(call: BoxTunnelStream): void {
     if (this.#call === call) this.#call = null;
     call.end();
   }
@@ -291,14 +283,18 @@ export class TunnelLink {
   }
 }
 
-/** Half-closes and waits for the relay's status (bounded), then cancels whatever is left. */
-function endAndWait(call: TunnelClientCall, timers: Deps['timers']): Promise<void> {
+/** Ends our side and waits for the connection to close (bounded), then drops what is left. */
+function endAndWait(call: BoxTunnelStream, timers: Deps['timers']): Promise<void> {
   return new Promise<void>((resolve) => {
+    if (call.closed) {
+      resolve();
+      return;
+    }
     const timer = timers.setTimeout(() => {
-      call.cancel();
+      call.destroy();
       resolve();
     }, 2_000);
-    call.once('status', () => {
+    call.once('close', () => {
       timers.clearTimeout(timer);
       resolve();
     });

@@ -1,5 +1,5 @@
 /**
- * The Transmitter of a real box: one outbound gRPC tunnel over mTLS per
+ * The Transmitter of a real box: one outbound tunnel (TLS 1.3, mTLS) per
  * session, to the relay the policy names for the session's recipient (issue
  * 5). It resolves `open` only on the relay's Accepted (rule 3), carries the
  * session's media through the MediaFeeds port, reports what comes down

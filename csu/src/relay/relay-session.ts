@@ -8,7 +8,8 @@
 import type { Clocks } from '../../../agent/src/ports.js';
 import type { Timers } from '../../../agent/src/sessions/timers.js';
 import type { Logger } from '../../../lib/src/log.js';
-import type { TunnelDown, TunnelServerCall } from '../../../protocol/src/tunnel-proto.js';
+import type { TunnelDown } from '../../../protocol/src/tunnel-proto.js';
+import type { RelayTunnelStream as TunnelServerCall } from '../../../protocol/src/tunnel-wire.js';
 import type { LiveSessionInfo } from '../live-sessions.js';
 import { CameraBuffer, type CameraBufferLimits } from './camera-buffer.js';
 

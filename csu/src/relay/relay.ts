@@ -1,17 +1,23 @@
 /**
- * The relay of a receiving centre: a gRPC MediaTunnel server over mTLS that
+ * The relay of a receiving centre: a MediaTunnel server (TLS 1.3, mTLS, ALPN
+ * vigie-tunnel/1, framed tunnel.proto messages: protocol/src/tunnel-wire.ts) that
  * accepts only box certificates from the boxes CA, verifies each ticket itself
  * against the signed policy, enforces the deadline itself, and keeps media in
  * memory only. It is also the LiveSessions the viewer reads.
  */
-import { X509Certificate } from 'node:crypto';
-import * as grpc from '@grpc/grpc-js';
+import type { X509Certificate } from 'node:crypto';
+import tls from 'node:tls';
 import type { Clocks } from '../../../agent/src/ports.js';
 import { systemTimers, type Timers } from '../../../agent/src/sessions/timers.js';
 import { authoriseCertificate } from '../../../certs/src/peer-auth.js';
-import type { TlsMaterial } from '../../../certs/src/tls-profile.js';
+import { serverTlsOptions, type TlsMaterial } from '../../../certs/src/tls-profile.js';
 import type { Logger } from '../../../lib/src/log.js';
-import { mediaTunnelService, type TunnelServerCall } from '../../../protocol/src/tunnel-proto.js';
+import {
+  relayCodec,
+  TUNNEL_ALPN,
+  TunnelStream,
+  type RelayTunnelStream as TunnelServerCall,
+} from '../../../protocol/src/tunnel-wire.js';
 import type {
   LiveSessionInfo,
   LiveSessions,
@@ -20,7 +26,6 @@ import type {
   Viewer,
 } from '../live-sessions.js';
 import { ClosedIds } from './closed-ids.js';
-import { mtlsServerCredentials } from './grpc-server-credentials.js';
 import type { Rejection } from './rejection-reasons.js';
 import { RelaySession } from './relay-session.js';
 import type { BoxIdentity, RelayPolicy } from './ticket-checks.js';
@@ -61,7 +66,7 @@ export class Relay implements LiveSessions {
   readonly #listeners = new Set<(event: LiveSessionsEvent) => void>();
   readonly #calls = new Set<TunnelServerCall>();
   #policy: RelayPolicy | null = null;
-  #server: grpc.Server | null = null;
+  #server: tls.Server | null = null;
   #port: number | null = null;
   #stopping: Promise<void> | null = null;
 
@@ -100,22 +105,25 @@ export class Relay implements LiveSessions {
 
   async start(): Promise<number> {
     if (this.#server !== null || this.#stopping) return this.#port ?? 0;
-    const server = new grpc.Server({
-      'grpc.max_receive_message_length': 4 * 1024 * 1024,
-      'grpc.keepalive_time_ms': 10_000,
-      'grpc.keepalive_timeout_ms': 5_000,
+    const server = tls.createServer({
+      ...serverTlsOptions(this.#o.tls, { requireClientCert: true }),
+      ALPNProtocols: [TUNNEL_ALPN],
     });
-    server.addService(mediaTunnelService(), {
-      Session: (call: TunnelServerCall) => this.#onCall(call),
+    server.on('secureConnection', (socket) => this.#onConnection(socket));
+    server.on('tlsClientError', (err) => {
+      this.#o.log?.debug('tunnel handshake refused', () => ({ err: err.message }));
     });
     this.#server = server;
-    const address = `${this.#o.listen.host}:${this.#o.listen.port}`;
+    const { host, port } = this.#o.listen;
     this.#port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(address, mtlsServerCredentials(this.#o.tls), (err, port) =>
-        err ? reject(err) : resolve(port),
-      );
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        const address = server.address();
+        resolve(typeof address === 'object' && address ? address.port : port);
+      });
     });
-    this.#o.log?.info('relay listening', { address, port: this.#port });
+    this.#o.log?.info('relay listening', { address: `${host}:${this.#port}` });
     return this.#port;
   }
 
@@ -129,10 +137,10 @@ export class Relay implements LiveSessions {
       if (server === null) return;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
-          server.forceShutdown();
+          for (const call of this.#calls) call.destroy();
           resolve();
         }, 2_000);
-        server.tryShutdown(() => {
+        server.close(() => {
           clearTimeout(timer);
           resolve();
         });
@@ -141,15 +149,23 @@ export class Relay implements LiveSessions {
     return this.#stopping;
   }
 
+  #onConnection(socket: tls.TLSSocket): void {
+    if (socket.alpnProtocol !== TUNNEL_ALPN) {
+      socket.destroy();
+      return;
+    }
+    this.#onCall(new TunnelStream(socket, relayCodec(), { keepalive: {} }));
+  }
+
   // ---- used by the per-call handler ----
 
   /** The box a call comes from, or why it may not open a tunnel here. */
   boxOf(call: TunnelServerCall): BoxIdentity | Rejection {
-    const peer = call.getAuthContext().sslPeerCertificate;
-    if (!peer?.raw) return { reason: 'certificate', detail: 'no client certificate' };
+    const peer = call.peerCertificate();
+    if (!peer) return { reason: 'certificate', detail: 'no client certificate' };
     try {
       const identity = authoriseCertificate(
-        new X509Certificate(peer.raw),
+        peer,
         { caCertificates: this.#o.boxesCa },
         { allow: ['box'] },
       );
@@ -208,7 +224,6 @@ export class Relay implements LiveSessions {
       this.#calls.delete(call);
     };
     call.on('close', forget);
-    call.on('finish', forget);
     new TunnelCallHandler(this, call).start();
   }
 

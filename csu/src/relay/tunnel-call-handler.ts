@@ -1,10 +1,11 @@
 /**
- * One gRPC call from a box: Hello first (nothing else before Accepted), the
+ * One tunnel from a box: Hello first (nothing else before Accepted), the
  * checks, then media and extensions until Bye, the relay's Close, or the call
  * dropping (then the session waits for a redial within its grace).
  */
 import { PURPOSE_LABELS } from '../../../protocol/src/purposes.js';
-import type { TunnelServerCall, TunnelUpIn } from '../../../protocol/src/tunnel-proto.js';
+import type { TunnelUpIn } from '../../../protocol/src/tunnel-proto.js';
+import type { RelayTunnelStream as TunnelServerCall } from '../../../protocol/src/tunnel-wire.js';
 import type { Rejection } from './rejection-reasons.js';
 import type { Relay } from './relay.js';
 import { endCall, type RelaySession } from './relay-session.js';
@@ -29,9 +30,8 @@ export class TunnelCallHandler {
 
   start(): void {
     this.#call.on('data', (message: TunnelUpIn) => this.#onMessage(message));
-    this.#call.on('end', () => this.#onDrop('end'));
     this.#call.on('error', (err: Error) => this.#onDrop(err.message));
-    this.#call.on('cancelled', () => this.#onDrop('cancelled'));
+    this.#call.on('close', () => this.#onDrop('closed'));
   }
 
   #onMessage(message: TunnelUpIn): void {
