@@ -1,9 +1,10 @@
 /**
  * The live-view tunnel (issue 5), against a bare Node TLS 1.3 socket pipe and
  * a bare @grpc/grpc-js bidi stream (no Vigie code) carrying the same bytes,
- * side by side in one run: tunnel / bare gRPC is what our code costs on top of
- * gRPC, bare gRPC / bare TLS what gRPC-in-Node itself costs. The box side (our
- * TunnelLink / TunnelTransmitter, gRPC over mTLS with the box certificate)
+ * side by side in one run: bare gRPC / bare TLS is what gRPC-in-Node itself
+ * costs, the reason the tunnel is a framed TLS stream instead (design notes).
+ * The box side (our TunnelLink / TunnelTransmitter, framed TLS 1.3 with the box
+ * certificate)
  * runs in this process; the receiving side (the Relay with a counting viewer
  * on every camera, a bare TLS server and a bare gRPC server with the relay's
  * certificate) runs
@@ -13,7 +14,7 @@
  *
  * (1) Throughput: one tunnel pushes synthetic fMP4 fragments of 64 KiB
  *     (a keyframe every 25) as fast as it accepts them: after a write the
- *     gRPC stream refuses (the media gate would start dropping), the next
+ *     tunnel's socket refuses (the media gate would start dropping), the next
  *     fragment waits for its 'drain', so nothing is dropped; measured as
  *     fragment bytes delivered to the relay's viewer per second. Baseline:
  *     tls.connect with the box certificate to the bare server, the same bytes
@@ -507,10 +508,10 @@ const ratio = tunnelRate / bareRate;
 console.log(
   `throughput: ${RUNS} runs each of ${FRAGMENTS_PER_RUN} x ${FRAGMENT_BYTES / 1024} KiB ` +
     `(${(FRAGMENTS_PER_RUN * FRAGMENT_BYTES) / 2 ** 20} MiB), alternated; TLS 1.3 mTLS on loopback, medians; ` +
-    `relay HTTP/2 receive window ${process.env.VIGIE_BENCH_RELAY_H2_WINDOW ?? '65535 (as shipped)'} B`,
+    `bare gRPC server's HTTP/2 receive window ${process.env.VIGIE_BENCH_RELAY_H2_WINDOW ?? '65535 (grpc-js default)'} B`,
 );
 for (const [name, runs] of [
-  ['tunnel (gRPC, TunnelLink -> Relay -> viewer)', tunnelRuns],
+  ['tunnel (framed TLS, TunnelLink -> Relay -> viewer)', tunnelRuns],
   ['bare gRPC (grpc-js Client -> Server, Session call, counting handler)', grpcRuns],
   ['bare Node TLS socket pipe', bareRuns],
 ] as const) {
