@@ -28,7 +28,8 @@ import {
   type TlsMaterialFiles,
 } from '../certs/src/tls-profile.js';
 import type { Policy } from '../protocol/src/policy-schema.js';
-import { mediaTunnelService, type TunnelServerCall } from '../protocol/src/tunnel-proto.js';
+import { mediaTunnelService } from '../protocol/src/tunnel-proto.js';
+import type { TunnelServerCall } from '../protocol/src/tunnel-grpc.js';
 
 const WATCHDOG_MS = 180_000;
 

@@ -47,7 +47,7 @@ import { TunnelLink } from '../agent/src/tunnel/tunnel-link.js';
 import { TunnelTransmitter } from '../agent/src/tunnel/tunnel-transmitter.js';
 import { TLS_VERSION } from '../certs/src/tls-profile.js';
 import type { Policy, Recipient } from '../protocol/src/policy-schema.js';
-import { openSessionCall, type TunnelClientCall } from '../protocol/src/tunnel-proto.js';
+import { openSessionCall, type TunnelClientCall } from '../protocol/src/tunnel-grpc.js';
 import { BORNY, makeRelayWorld, openCommand, sign } from '../test/csu/relay-fixtures.js';
 import type { ReceiverFiles, ReceiverStats } from './tunnel-receiver.js';
 

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 
 /** Beside the sources (tsx) or, from the build in dist/, in the source tree it was built from. */
@@ -62,8 +62,6 @@ type Decoded<T> = T extends unknown ? { [K in keyof T]?: Partial<T[K]> } & { msg
 export type TunnelUpIn = Decoded<TunnelUp>;
 export type TunnelDownIn = Decoded<TunnelDown>;
 
-export const SESSION_METHOD_PATH = '/vigie.v1.MediaTunnel/Session';
-
 let cached: grpc.ServiceDefinition | null = null;
 
 /** The MediaTunnel service definition (loaded once). */
@@ -74,23 +72,4 @@ export function mediaTunnelService(): grpc.ServiceDefinition {
   if (!service?.Session) throw new Error('tunnel.proto: vigie.v1.MediaTunnel.Session is missing');
   cached = service;
   return service;
-}
-
-export type TunnelServerCall = grpc.ServerDuplexStream<TunnelUpIn, TunnelDown>;
-export type TunnelClientCall = grpc.ClientDuplexStream<TunnelUp, TunnelDownIn>;
-
-/** Opens the Session stream on a client made with `new grpc.Client(...)`. */
-export function openSessionCall(
-  client: grpc.Client,
-  metadata = new grpc.Metadata(),
-  options: grpc.CallOptions = {},
-): TunnelClientCall {
-  const method = mediaTunnelService().Session as grpc.MethodDefinition<TunnelUp, TunnelDownIn>;
-  return client.makeBidiStreamRequest(
-    SESSION_METHOD_PATH,
-    method.requestSerialize,
-    method.responseDeserialize,
-    metadata,
-    options,
-  );
 }
