@@ -303,10 +303,13 @@ export class TunnelStream<In, Out> extends EventEmitter<TunnelStreamEvents<In>> 
           return;
         }
         if (rest.length >= length) {
-          // The whole frame is in this chunk: decode a view of it, no copy.
-          const body = rest.subarray(0, length);
+          // The whole frame is in this read: decode a view of it, no copy, when
+          // it is most of the memory it would keep alive; a small frame (a
+          // P-frame in a 16 KiB read) is copied out so that what the relay keeps
+          // is what it counts.
+          const view = rest.subarray(0, length);
           rest = rest.subarray(length);
-          this.#deliver(body);
+          this.#deliver(length * 2 >= view.buffer.byteLength ? view : copyOf(view));
           continue;
         }
         this.#body = Buffer.allocUnsafe(length);
@@ -359,6 +362,13 @@ export class TunnelStream<In, Out> extends EventEmitter<TunnelStreamEvents<In>> 
     this.#body = null;
     this.emit('close');
   }
+}
+
+/** An exact-size copy, outside Node's shared pool. */
+function copyOf(view: Buffer): Buffer {
+  const out = Buffer.allocUnsafeSlow(view.length);
+  view.copy(out);
+  return out;
 }
 
 export type BoxTunnelStream = TunnelStream<TunnelDownIn, TunnelUp>;
