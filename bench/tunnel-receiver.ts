@@ -20,6 +20,7 @@ import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
+import { mediaLength } from '../csu/src/live-sessions.js';
 import { Relay, systemClocks } from '../csu/src/relay/relay.js';
 import { RelayPolicy } from '../csu/src/relay/ticket-checks.js';
 import {
@@ -178,7 +179,7 @@ async function start(
             if (last >= 0 && seq !== last + 1) gaps += seq - last - 1;
             last = seq;
             fragments++;
-            relayBytes += data.length;
+            relayBytes += mediaLength(data);
             counted();
           },
           end: () => undefined,

@@ -34,9 +34,23 @@ export interface Viewer {
   readonly name: string;
 }
 
+/**
+ * Media bytes as the relay holds them: one buffer, or the pieces of one
+ * fragment in order, as they came off the tunnel (a large fragment is never
+ * copied on its way from the box to a viewer's WebSocket).
+ */
+export type MediaBytes = Buffer | readonly Buffer[];
+
+export function mediaLength(data: MediaBytes): number {
+  if (Buffer.isBuffer(data)) return data.length;
+  let n = 0;
+  for (const part of data as readonly Buffer[]) n += part.length;
+  return n;
+}
+
 export interface MediaSubscriber {
   init(camera: string, mime: string, data: Buffer): void;
-  fragment(camera: string, seq: number, keyframe: boolean, data: Buffer): void;
+  fragment(camera: string, seq: number, keyframe: boolean, data: MediaBytes): void;
   /** The session ended (reason is a close reason such as `ttl-expired`); nothing more comes. */
   end(reason: string): void;
   /**

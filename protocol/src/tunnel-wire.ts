@@ -32,6 +32,12 @@ export const TUNNEL_ALPN = 'vigie-tunnel/1';
 export const MAX_FRAME_BYTES = 8 * 1024 * 1024;
 export const DEFAULT_KEEPALIVE_MS = 5_000;
 const HEADER_BYTES = 4;
+/**
+ * Frames at least this large are kept as the views of the 16 KiB TLS reads
+ * they came in rather than joined: what they pin is at most the frame plus two
+ * reads, under twice what is counted.
+ */
+const PIECES_MIN_BYTES = 32 * 1024;
 
 export interface TunnelCodec<In, Out> {
   encode(message: Out): Buffer;
@@ -42,6 +48,11 @@ export interface TunnelCodec<In, Out> {
    */
   encodeParts?(message: Out): readonly [Buffer, Buffer] | null;
   decode(bytes: Buffer): In;
+  /**
+   * A large frame as the pieces it arrived in (views of the TLS reads), when
+   * the codec can read it without joining them; null to have it joined.
+   */
+  decodeParts?(parts: readonly Buffer[], length: number): In | null;
 }
 
 /** The box's side: sends TunnelUp, reads TunnelDown. */
@@ -111,8 +122,17 @@ function writeVarint(buf: Buffer, at: number, value: number): number {
   return at;
 }
 
+/** A fragment as the relay reads it: its media one buffer or the pieces it came in. */
+export interface RelayFragmentIn {
+  readonly camera?: string;
+  readonly seq?: number;
+  readonly keyframe?: boolean;
+  readonly data?: Buffer | readonly Buffer[];
+}
+export type RelayUpIn = TunnelUpIn | { readonly fragment: RelayFragmentIn; readonly msg?: string };
+
 /** The relay's side: sends TunnelDown, reads TunnelUp (fragments by the hand-written reader). */
-export function relayCodec(): TunnelCodec<TunnelUpIn, TunnelDown> {
+export function relayCodec(): TunnelCodec<RelayUpIn, TunnelDown> {
   const method = mediaTunnelService().Session;
   if (!method) throw new Error('tunnel.proto: Session is missing');
   return {
@@ -121,7 +141,54 @@ export function relayCodec(): TunnelCodec<TunnelUpIn, TunnelDown> {
       b[0] === 0x1a
         ? { fragment: readFragment(b), msg: 'fragment' }
         : (method.requestDeserialize(b) as TunnelUpIn),
+    decodeParts: (parts, length) => {
+      const fragment = readFragmentParts(parts, length);
+      return fragment === null ? null : { fragment, msg: 'fragment' };
+    },
   };
+}
+
+/**
+ * A fragment whose frame spans several reads, without joining them: its head
+ * (camera, seq, keyframe, the data's tag and length) must lie in the first
+ * piece and its data must run to the end of the frame, as the box writes it;
+ * anything else returns null and the frame is joined and read as usual.
+ */
+export function readFragmentParts(
+  parts: readonly Buffer[],
+  length: number,
+): RelayFragmentIn | null {
+  const first = parts[0];
+  if (first?.[0] !== 0x1a) return null;
+  try {
+    const r = { at: 1 };
+    if (readVarint(first, r) + r.at !== length) return null;
+    let camera: string | undefined;
+    let seq: number | undefined;
+    let keyframe: boolean | undefined;
+    while (r.at < first.length) {
+      const tag = readVarint(first, r);
+      if (tag === 0x0a) {
+        const n = readVarint(first, r);
+        if (r.at + n > first.length) return null;
+        camera = first.toString('utf8', r.at, r.at + n);
+        r.at += n;
+      } else if (tag === 0x10) {
+        seq = readVarint(first, r);
+      } else if (tag === 0x18) {
+        keyframe = readVarint(first, r) !== 0;
+      } else if (tag === 0x22) {
+        const n = readVarint(first, r);
+        if (r.at + n !== length) return null; // the data is not last: join and read
+        return { camera, seq, keyframe, data: [first.subarray(r.at), ...parts.slice(1)] };
+      } else {
+        return null;
+      }
+    }
+    return null;
+  } catch {
+    return null; // a head cut by the end of the first piece: join and read
+  }
 }
 
 /**
@@ -203,6 +270,9 @@ export class TunnelStream<In, Out> extends EventEmitter<TunnelStreamEvents<In>> 
   #headBytes = 0;
   /** The frame being assembled (its length read), or null between frames. */
   #body: Buffer | null = null;
+  /** A large frame's pieces (views of the reads), or null. */
+  #pieces: Buffer[] | null = null;
+  #length = 0;
   #bodyBytes = 0;
   #lastIn = performance.now();
   #lastOut = performance.now();
@@ -288,7 +358,7 @@ export class TunnelStream<In, Out> extends EventEmitter<TunnelStreamEvents<In>> 
     this.#lastIn = performance.now();
     let rest = chunk;
     while (rest.length > 0 && !this.#closed) {
-      if (this.#body === null) {
+      if (this.#body === null && this.#pieces === null) {
         // Reading a length: at most 4 bytes, possibly split across chunks.
         const need = HEADER_BYTES - this.#headBytes;
         const take = Math.min(need, rest.length);
@@ -312,10 +382,29 @@ export class TunnelStream<In, Out> extends EventEmitter<TunnelStreamEvents<In>> 
           this.#deliver(length * 2 >= view.buffer.byteLength ? view : copyOf(view));
           continue;
         }
-        this.#body = Buffer.allocUnsafe(length);
-        this.#bodyBytes = 0;
+        this.#length = length;
+        if (this.#codec.decodeParts !== undefined && length >= PIECES_MIN_BYTES) {
+          this.#pieces = [];
+          this.#bodyBytes = 0;
+        } else {
+          this.#body = Buffer.allocUnsafe(length);
+          this.#bodyBytes = 0;
+        }
+      }
+      const pieces = this.#pieces;
+      if (pieces !== null) {
+        const take = Math.min(this.#length - this.#bodyBytes, rest.length);
+        if (take > 0) pieces.push(rest.subarray(0, take));
+        this.#bodyBytes += take;
+        rest = rest.subarray(take);
+        if (this.#bodyBytes === this.#length) {
+          this.#pieces = null;
+          this.#deliverPieces(pieces, this.#length);
+        }
+        continue;
       }
       const body = this.#body;
+      if (body === null) continue;
       const take = Math.min(body.length - this.#bodyBytes, rest.length);
       rest.copy(body, this.#bodyBytes, 0, take);
       this.#bodyBytes += take;
@@ -325,6 +414,21 @@ export class TunnelStream<In, Out> extends EventEmitter<TunnelStreamEvents<In>> 
         this.#deliver(body);
       }
     }
+  }
+
+  /** A large frame kept as the views it came in; joined only if the codec cannot read it so. */
+  #deliverPieces(pieces: readonly Buffer[], length: number): void {
+    let message: In | null = null;
+    try {
+      message = this.#codec.decodeParts?.(pieces, length) ?? null;
+    } catch {
+      message = null;
+    }
+    if (message === null) {
+      this.#deliver(Buffer.concat(pieces, length));
+      return;
+    }
+    this.emit('data', message);
   }
 
   #deliver(body: Buffer): void {
@@ -360,6 +464,7 @@ export class TunnelStream<In, Out> extends EventEmitter<TunnelStreamEvents<In>> 
     this.#closed = true;
     clearInterval(this.#timer);
     this.#body = null;
+    this.#pieces = null;
     this.emit('close');
   }
 }
@@ -372,4 +477,4 @@ function copyOf(view: Buffer): Buffer {
 }
 
 export type BoxTunnelStream = TunnelStream<TunnelDownIn, TunnelUp>;
-export type RelayTunnelStream = TunnelStream<TunnelUpIn, TunnelDown>;
+export type RelayTunnelStream = TunnelStream<RelayUpIn, TunnelDown>;

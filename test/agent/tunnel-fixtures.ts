@@ -164,7 +164,10 @@ export async function spawnRelay(
   const [cmd, ...rest] = args as [string, ...string[]];
   // Under a wrapper, a process group of its own: the test ends the wrapper and the relay together.
   const detached = wrapper.length > 0;
-  const child = spawn(cmd, rest, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached });
+  // tsx would write its compile cache on a first run (a fresh clone): not the relay's doing,
+  // but it would blur the no-disk trace.
+  const env = { ...process.env, TSX_DISABLE_CACHE: '1' };
+  const child = spawn(cmd, rest, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached, env });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   t.teardown(() => {

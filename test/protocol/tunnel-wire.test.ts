@@ -190,6 +190,40 @@ t.test("the relay's hand-written fragment reader agrees with protobufjs (propert
   );
 });
 
+t.test('large fragments reach the relay as the pieces they came in, never joined', async (t) => {
+  const sizes = [40_000, 65_536, 300_000];
+  const fragments = sizes.map((n, i) => ({
+    camera: 'cam-02',
+    seq: i + 1,
+    keyframe: i === 0,
+    data: Buffer.alloc(n, i + 1),
+  }));
+  const bytes = wire(fragments.map((fragment) => ({ fragment })));
+  for (const [cut, label] of [
+    [16_384, '16 KiB reads'],
+    [7, '7-byte reads: heads cut, joined and read as usual'],
+  ] as const) {
+    const socket = new FakeSocket();
+    const { got, errors } = relayOver(socket);
+    for (let at = 0; at < bytes.length; at += cut)
+      socket.emit('data', bytes.subarray(at, at + cut));
+    t.same(errors, [], label);
+    t.equal(got.length, fragments.length, label);
+    got.forEach((m, i) => {
+      const f = 'fragment' in m ? m.fragment : undefined;
+      const data = f?.data;
+      const joined = Buffer.isBuffer(data) ? data : Buffer.concat(data ?? []);
+      t.equal(
+        Buffer.compare(joined, fragments[i]?.data ?? Buffer.alloc(0)),
+        0,
+        `${label}: data ${i}`,
+      );
+      t.equal(f?.seq, i + 1);
+      if (cut === 16_384) t.ok(Array.isArray(data), `${label}: kept as pieces`);
+    });
+  }
+});
+
 t.test('a frame over the bound ends the connection before it is buffered', async (t) => {
   const socket = new FakeSocket();
   const { got, errors } = relayOver(socket, 1024);

@@ -6,7 +6,7 @@
  * viewer by `subscriberMaxBytes` of what it has not yet sent (a slow viewer
  * skips to the next keyframe, it never makes the relay buffer more).
  */
-import type { MediaSubscriber } from '../live-sessions.js';
+import { mediaLength, type MediaBytes, type MediaSubscriber } from '../live-sessions.js';
 
 export interface CameraBufferLimits {
   readonly gopMaxBytes: number;
@@ -16,7 +16,8 @@ export interface CameraBufferLimits {
 interface Stored {
   readonly seq: number;
   readonly keyframe: boolean;
-  readonly data: Buffer;
+  readonly data: MediaBytes;
+  readonly bytes: number;
 }
 
 interface Subscription {
@@ -67,10 +68,11 @@ export class CameraBuffer {
     }
   }
 
-  push(seq: number, keyframe: boolean, data: Buffer): void {
+  push(seq: number, keyframe: boolean, data: MediaBytes): void {
     if (this.#init === null) return; // a fragment before its init cannot be decoded
-    this.#keep({ seq, keyframe, data });
-    for (const s of this.#subs) this.#deliver(s, seq, keyframe, data);
+    const bytes = mediaLength(data);
+    this.#keep({ seq, keyframe, data, bytes });
+    for (const s of this.#subs) this.#deliver(s, seq, keyframe, data, bytes);
   }
 
   /** Late join: the init segment and the GOP so far, then live fragments. */
@@ -80,7 +82,7 @@ export class CameraBuffer {
     if (this.#init !== null) {
       this.#safe(sub, () => subscriber.init(this.camera, this.#init!.mime, this.#init!.data));
       if (this.#gopComplete || this.#gop.length > 0) {
-        for (const f of this.#gop) this.#deliver(sub, f.seq, f.keyframe, f.data);
+        for (const f of this.#gop) this.#deliver(sub, f.seq, f.keyframe, f.data, f.bytes);
       }
     }
     return () => {
@@ -100,28 +102,34 @@ export class CameraBuffer {
   #keep(f: Stored): void {
     if (f.keyframe) {
       this.#gop = [f];
-      this.#gopBytes = f.data.length;
+      this.#gopBytes = f.bytes;
       this.#gopComplete = true;
       return;
     }
     if (this.#gop.length === 0) return; // no keyframe yet: nothing a joiner could decode
-    if (this.#gopBytes + f.data.length > this.#limits.gopMaxBytes) {
+    if (this.#gopBytes + f.bytes > this.#limits.gopMaxBytes) {
       // Too long a GOP to keep: late joiners wait for the next keyframe instead.
       this.#gop = [];
       this.#gopBytes = 0;
       return;
     }
     this.#gop.push(f);
-    this.#gopBytes += f.data.length;
+    this.#gopBytes += f.bytes;
   }
 
-  #deliver(sub: Subscription, seq: number, keyframe: boolean, data: Buffer): void {
+  #deliver(
+    sub: Subscription,
+    seq: number,
+    keyframe: boolean,
+    data: MediaBytes,
+    bytes: number,
+  ): void {
     if (sub.waitingForKeyframe && !keyframe) {
       sub.dropped++;
       return;
     }
     const queued = sub.subscriber.bufferedBytes?.() ?? 0;
-    if (queued + data.length > this.#limits.subscriberMaxBytes) {
+    if (queued + bytes > this.#limits.subscriberMaxBytes) {
       sub.waitingForKeyframe = true;
       sub.dropped++;
       return;

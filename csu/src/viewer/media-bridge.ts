@@ -9,7 +9,7 @@
 import type { WebSocket } from 'ws';
 import { CLOSE_REASON_LABELS, type CloseReason } from '../../../protocol/src/close-reasons.js';
 import type { Logger } from '../../../lib/src/log.js';
-import type { LiveSessionInfo, LiveSessions, Viewer } from '../live-sessions.js';
+import type { LiveSessionInfo, LiveSessions, MediaBytes, Viewer } from '../live-sessions.js';
 
 /** The French label of a close reason, or the code itself for one we do not know. */
 export function closeReasonLabel(reason: string): string {
@@ -71,7 +71,7 @@ export class MediaBridge {
     return true;
   }
 
-  #fragment(keyframe: boolean, data: Buffer): void {
+  #fragment(keyframe: boolean, data: MediaBytes): void {
     const { socket, maxBufferedBytes } = this.options;
     if (this.#dropping && keyframe && socket.bufferedAmount <= maxBufferedBytes) {
       this.#dropping = false;
@@ -87,7 +87,13 @@ export class MediaBridge {
       this.droppedFragments++;
       return;
     }
-    socket.send(data);
+    if (Buffer.isBuffer(data)) {
+      socket.send(data);
+      return;
+    }
+    // One WebSocket message in as many frames as the relay holds pieces: no copy.
+    const parts = data as readonly Buffer[];
+    parts.forEach((part, i) => socket.send(part, { binary: true, fin: i === parts.length - 1 }));
   }
 
   #sendSession(session: LiveSessionInfo): void {

@@ -7,6 +7,7 @@ import type {
   LiveSessionInfo,
   LiveSessions,
   LiveSessionsEvent,
+  MediaBytes,
   MediaSubscriber,
   Viewer,
 } from '../../../csu/src/live-sessions.js';
@@ -61,7 +62,18 @@ export class FakeLiveSessions implements LiveSessions {
       return;
     }
     state.next++;
-    for (const camera of session.cameras) this.push(sessionId, camera.id, fragment);
+    // Every other fragment in three pieces, as the relay holds a large one off the
+    // tunnel: the viewer sends it as one WebSocket message in three frames.
+    const third = Math.floor(fragment.length / 3);
+    const data =
+      state.next % 2 === 0
+        ? [
+            fragment.subarray(0, third),
+            fragment.subarray(third, 2 * third),
+            fragment.subarray(2 * third),
+          ]
+        : fragment;
+    for (const camera of session.cameras) this.push(sessionId, camera.id, data);
   }
 
   stopFeed(sessionId: string): void {
@@ -85,7 +97,7 @@ export class FakeLiveSessions implements LiveSessions {
   }
 
   /** Sends one fragment to every subscriber of a session's camera. */
-  push(sessionId: string, camera: string, data: Buffer, keyframe = true): void {
+  push(sessionId: string, camera: string, data: MediaBytes, keyframe = true): void {
     const seq = ++this.#seq;
     for (const sub of this.subscriptions) {
       if (sub.sessionId === sessionId && sub.camera === camera) {
