@@ -307,6 +307,11 @@ export class TunnelStream<In, Out> extends EventEmitter<TunnelStreamEvents<In>> 
     return this.#closed;
   }
 
+  /** Bytes written and not yet handed to the kernel. */
+  get bufferedBytes(): number {
+    return this.#socket.writableLength;
+  }
+
   /** The other side's certificate, once the handshake is done. */
   peerCertificate(): X509Certificate | undefined {
     return this.#socket.getPeerX509Certificate();

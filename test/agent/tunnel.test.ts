@@ -121,6 +121,32 @@ t.test('back-pressure drops fragments to the next keyframe and counts them', asy
   t.match(box.journal.ofType('session.media-drops')[0]?.data, { dropped: { 'cam-01': Number } });
 });
 
+t.test('a burst within the send budget (a warm group of pictures) goes out whole', async (t) => {
+  const { relay, policy } = await startTestRelay(t, world);
+  const box = makeBox(world, policy);
+  t.teardown(() => box.manager.stop());
+  const open = openCommand(Date.now());
+  await command(box, sign(open));
+  const seen: number[] = [];
+  relay.subscribe(
+    open.sessionId,
+    'cam-01',
+    { id: 'v1', name: 'J' },
+    { init: () => undefined, fragment: (_c, seq) => seen.push(seq), end: () => undefined },
+  );
+  box.feeds.push(open.sessionId, 'cam-01', 0, true);
+  // 20 fragments of 64 KiB in one tick (1.25 MiB, under MAX_QUEUED_BYTES): every write
+  // "fills" the 16 KiB socket mark, none may be dropped.
+  for (let seq = 1; seq <= 20; seq++)
+    box.feeds.push(open.sessionId, 'cam-01', seq, seq === 1, 64 * 1024);
+  t.equal(box.transmitter.drops(open.sessionId)['cam-01'] ?? 0, 0, 'nothing dropped');
+  await until(() => seen.length === 20, 'the whole burst at the relay');
+  t.same(
+    seen,
+    Array.from({ length: 20 }, (_, i) => i + 1),
+  );
+});
+
 t.test(
   'kill -9 of the relay: the box closes within its grace and journals tunnel-lost',
   async (t) => {

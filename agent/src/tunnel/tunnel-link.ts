@@ -19,6 +19,14 @@ import { dialRelay } from './relay-dial.js';
 
 export type { CertificateBounds };
 
+/**
+ * Media the box lets wait in a tunnel's send buffer (about 4 s at 4 Mbit/s:
+ * a warm group of pictures goes out whole); beyond it, a camera's fragments
+ * are dropped to its next key frame (MediaGate), so a slow relay costs at most
+ * this much memory per session.
+ */
+export const MAX_QUEUED_BYTES = 2 * 1024 * 1024;
+
 type Deps = Required<Pick<TunnelTransmitterOptions, 'timers' | 'graceMs' | 'redialDelayMs'>> &
   TunnelTransmitterOptions;
 
@@ -210,7 +218,9 @@ export class TunnelLink {
     const ok = this.#write({
       fragment: { camera: f.camera, seq: f.seq, keyframe: f.keyframe, data: f.data },
     });
-    if (!ok) this.gate.block();
+    // A fragment larger than the socket's 16 KiB mark always "fills" it; what
+    // matters is how much waits to be sent: past the budget, drop to keyframes.
+    if (!ok && (this.#call?.bufferedBytes ?? Infinity) > MAX_QUEUED_BYTES) this.gate.block();
   }
 
   #write(message: TunnelUp): boolean {
