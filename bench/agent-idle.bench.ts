@@ -26,8 +26,11 @@ import { Logger } from '../lib/src/log.js';
 import { AgentStateSchema, type AgentState } from '../protocol/src/agent-state.js';
 import { stateTopic } from '../protocol/src/topics.js';
 import { BORNY, makeWorld, centralConfigFor } from '../test/e2e/harness.js';
+import { SimulatedBuilding } from '../sim/src/building.js';
+import { simAnnex } from '../sim/src/annex.js';
 
 const RUNS = 5;
+const CAMERAS = 128;
 const IDLE_MS = 3000; // online and quiet this long before RSS is read
 const START_TIMEOUT_MS = 20_000;
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -78,7 +81,30 @@ function agentCommand(): { args: string[]; how: string } {
 // --- the world of the end-to-end tests: PKI, policy, configs (cleaned up at the end) ---
 const cleanups: (() => unknown)[] = [];
 const scope = { teardown: (fn: () => unknown) => cleanups.push(fn) } as unknown as Test;
-const world = await makeWorld(scope);
+// The annex holds the simulated building's 128 cameras (issue 4: "agent RSS with
+// 128 cameras known"); the idle runs have no cameras section and ignore it.
+const world = await makeWorld(scope, 12, (p) => {
+  const site = p.sites.find((s) => s.id === BORNY.siteId);
+  if (site) site.cameras = simAnnex('vigie', CAMERAS, []);
+});
+const building = new SimulatedBuilding({
+  cameras: CAMERAS,
+  credentialsFile: path.join(world.dir, 'cameras.json'),
+  discovery: { port: 0 },
+  log: quiet,
+});
+await building.start();
+cleanups.push(() => building.stop());
+const camerasSection = {
+  cameras: {
+    lanAddress: '127.0.0.1',
+    lanCidrs: ['127.0.0.0/8'],
+    multicast: false,
+    probe: [`127.0.0.1:${building.discoveryPort}`],
+    credentialsFile: path.join(world.dir, 'cameras.json'),
+    answerWaitMs: 500,
+  },
+};
 
 const centralConfig = centralConfigFor(world);
 const central = new CentralApp({ config: centralConfig, log: quiet, port: 0 });
@@ -154,8 +180,12 @@ interface Sample {
   rssMb: number;
 }
 
-async function agentRun(args: string[], run: number): Promise<Sample> {
-  const config = await world.agentConfigFile(port, path.join(world.dir, `agent-data-${run}`));
+async function agentRun(args: string[], run: number, withCameras = false): Promise<Sample> {
+  const config = await world.agentConfigFile(
+    port,
+    path.join(world.dir, `agent-data-${withCameras ? 'cams-' : ''}${run}`),
+    withCameras ? camerasSection : {},
+  );
   const seenBefore = states.length;
   const t0 = performance.now();
   const flags = (process.env.VIGIE_BENCH_NODE_FLAGS ?? UNIT_NODE_FLAGS).split(' ').filter(Boolean);
@@ -173,8 +203,14 @@ async function agentRun(args: string[], run: number): Promise<Sample> {
       child,
     );
     const ready = await until(
-      'policy applied',
-      fresh((s) => s.status === 'online' && s.policyVersion === 12),
+      withCameras ? `${CAMERAS} cameras described and matched` : 'policy applied',
+      fresh(
+        (s) =>
+          s.status === 'online' &&
+          s.policyVersion === 12 &&
+          (!withCameras ||
+            s.inventory.filter((i) => i.status === 'annexed-present').length === CAMERAS),
+      ),
       child,
     );
     await idle();
@@ -234,12 +270,14 @@ const median = (xs: number[]): number => {
 
 const { args, how } = agentCommand();
 const agent: Sample[] = [];
+const agentCams: Sample[] = [];
 const bareMqtt: Sample[] = [];
 const bareNode: Sample[] = [];
 const box = world.boxDir;
 try {
   for (let run = 0; run < RUNS; run++) {
     agent.push(await agentRun(args, run));
+    agentCams.push(await agentRun(args, run, true));
     bareMqtt.push(
       await bareRun(BARE_MQTT, [
         world.pki.paths.caBundle,
@@ -277,6 +315,16 @@ console.log(
     `agent above bare mqtt: ${(agentMb - mqttMb).toFixed(1)} MB`,
 );
 const agentStart = agent.map((x) => x.startMs);
+const camsMb = mb(agentCams);
+console.log(
+  `agent RSS with ${CAMERAS} cameras known (discovered, described, matched, on its state): ` +
+    `${camsMb.toFixed(1)} MB, ${(camsMb - agentMb).toFixed(1)} MB above the agent without cameras ` +
+    `(${(((camsMb - agentMb) * 1024) / CAMERAS).toFixed(0)} kB a camera); runs ${agentCams
+      .map((x) => x.rssMb.toFixed(1))
+      .join(
+        ', ',
+      )}; start -> ${CAMERAS} cameras on its state ${ms(agentCams.map((x) => x.readyMs ?? NaN))}`,
+);
 const bareStart = bareMqtt.map((x) => x.startMs);
 console.log(
   `start -> online (retained state seen by an operator): ${ms(agentStart)}; ` +

@@ -4,8 +4,6 @@
  * work is in keygen.ts and policy-commands.ts.
  */
 import { type Command, InvalidArgumentError } from 'commander';
-import { formatKeygenResult, generateKeyFiles } from './keygen.js';
-import { policySign, policyVerify } from './policy-commands.js';
 
 function parseInstant(value: string): Date {
   const ms = Date.parse(value);
@@ -29,6 +27,7 @@ function registerKeygen(program: Command): void {
     .requiredOption('--out <dir>', 'directory for NAME.key and NAME.pub')
     .addHelpText('after', '\nExample:\n  vigie keygen --name op-dupont --out ~/.vigie/keys\n')
     .action(async (opts: { name: string; out: string }) => {
+      const { formatKeygenResult, generateKeyFiles } = await import('./keygen.js');
       process.stdout.write(formatKeygenResult(await generateKeyFiles(opts.name, opts.out)));
     });
 }
@@ -56,6 +55,7 @@ function registerPolicy(program: Command): void {
       '\nExample:\n  vigie policy sign --in policy.yaml --key admin.key --kid admin --out bundle.json\n',
     )
     .action(async (opts: { in: string; key: string; kid: string; out: string; force: boolean }) => {
+      const { policySign } = await import('./policy-commands.js');
       process.stdout.write(await policySign(opts));
     });
 
@@ -89,6 +89,7 @@ function registerPolicy(program: Command): void {
         inForce?: string;
         at?: Date;
       }) => {
+        const { policyVerify } = await import('./policy-commands.js');
         process.stdout.write(await policyVerify(opts));
       },
     );

@@ -6,7 +6,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import { createRequire } from 'node:module';
+import type * as ProtoLoader from '@grpc/proto-loader';
 
 /** Beside the sources (tsx) or, from the build in dist/, in the source tree it was built from. */
 const PROTO =
@@ -64,9 +65,14 @@ export type TunnelDownIn = Decoded<TunnelDown>;
 
 let cached: grpc.ServiceDefinition | null = null;
 
-/** The MediaTunnel service definition (loaded once). */
+/**
+ * The MediaTunnel service definition, loaded once, at the first tunnel: the
+ * loader and protobufjs (about 9 MB of a box's memory) are required only then,
+ * not when the agent starts.
+ */
 export function mediaTunnelService(): grpc.ServiceDefinition {
   if (cached) return cached;
+  const protoLoader = createRequire(import.meta.url)('@grpc/proto-loader') as typeof ProtoLoader;
   const def = protoLoader.loadSync(PROTO, LOADER_OPTIONS);
   const service = def['vigie.v1.MediaTunnel'] as grpc.ServiceDefinition | undefined;
   if (!service?.Session) throw new Error('tunnel.proto: vigie.v1.MediaTunnel.Session is missing');

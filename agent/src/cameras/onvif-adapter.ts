@@ -8,7 +8,7 @@
  * that hangs mid-request must not stall the discovery of the others.
  */
 /* eslint-disable @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access -- the adapter is where the untyped library's values are checked */
-import { Cam, type CamProfile } from 'onvif';
+import type { Cam, CamProfile } from 'onvif';
 import { VigieError } from '../../../lib/src/errors.js';
 import type { OnvifIdentity } from './annex-matcher.js';
 import type { CameraCredentials } from './credential-store.js';
@@ -96,7 +96,10 @@ export async function describeCamera(
   credentials: CameraCredentials,
   timeoutMs: number,
 ): Promise<CameraDescription> {
-  const cam = new Cam({
+  // Loaded at the first description, not when the agent starts (its SOAP and
+  // XML stack weigh about 10 MB of the box's memory).
+  const { Cam: CamClass } = await import('onvif');
+  const cam: Cam = new CamClass({
     hostname: target.hostname,
     port: target.port,
     path: target.path,

@@ -8,7 +8,9 @@ import { Option } from 'commander';
 import { VigieError } from '../../../lib/src/errors.js';
 import { PURPOSES, type Purpose } from '../../../protocol/src/purposes.js';
 import { parseDurationSec } from './duration.js';
-import { closeAll, closeSession, extendSession, listSessions, openSession } from './op-actions.js';
+import type * as OpActions from './op-actions.js';
+/** The console's actions (MQTT, TLS, signing), loaded only when a command runs. */
+const actions = (): Promise<typeof OpActions> => import('./op-actions.js');
 
 const CONFIG_HELP = 'console configuration';
 
@@ -59,7 +61,9 @@ Examples:
           '--trigger urgence needs --officer (the deciding officer)',
         );
       }
-      const result = await openSession(o.config, {
+      const result = await (
+        await actions()
+      ).openSession(o.config, {
         siteId: o.site,
         cameras: o.camera
           .split(',')
@@ -83,7 +87,9 @@ Examples:
     .option('--site <site>', "site of the session (default: found in the boxes' state)")
     .option('--note <text>', 'short note for the register')
     .action(async (session: string, o: { config: string; site?: string; note?: string }) => {
-      process.stdout.write((await closeSession(o.config, session, o.site, o.note)) + '\n');
+      process.stdout.write(
+        (await (await actions()).closeSession(o.config, session, o.site, o.note)) + '\n',
+      );
     });
 
   op.command('extend <session>')
@@ -93,7 +99,9 @@ Examples:
     .option('--site <site>', "site of the session (default: found in the boxes' state)")
     .action(async (session: string, o: { config: string; ttl: string; site?: string }) => {
       const ttlSec = parseDurationSec(o.ttl, '--ttl');
-      process.stdout.write((await extendSession(o.config, session, ttlSec, o.site)) + '\n');
+      process.stdout.write(
+        (await (await actions()).extendSession(o.config, session, ttlSec, o.site)) + '\n',
+      );
     });
 
   op.command('close-all')
@@ -107,7 +115,8 @@ Examples:
         throw new VigieError('config-invalid', 'give exactly one of --site S or --all');
       }
       process.stdout.write(
-        (await closeAll(o.config, o.all ? null : (o.site ?? null), o.note)) + '\n',
+        (await (await actions()).closeAll(o.config, o.all ? null : (o.site ?? null), o.note)) +
+          '\n',
       );
     });
 
@@ -116,7 +125,9 @@ Examples:
     .addOption(configOption())
     .option('--json', 'machine-readable output')
     .action(async (o: { config: string; json?: boolean }) => {
-      process.stdout.write((await listSessions(o.config, o.json ?? false)) + '\n');
+      process.stdout.write(
+        (await (await actions()).listSessions(o.config, o.json ?? false)) + '\n',
+      );
     });
 }
 
