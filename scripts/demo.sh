@@ -30,7 +30,6 @@ trap 'echo; echo "stopping..."; exit 0' INT TERM
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 port=$(free_port)
-rtsp_port=$(free_port)
 wsd_port=$(free_port) # WS-Discovery, unicast on loopback (multicast only ever inside a namespace)
 relay_port=$(free_port)
 viewer_port=$(free_port)
@@ -120,7 +119,7 @@ YAML
 export VIGIE_OP_CONFIG="$work/op.yaml"
 
 step "3. A simulated building: 4 ONVIF cameras with live RTSP streams (GStreamer)"
-(exec node "$repo/dist/cli/src/main.js" sim --cameras 4 --h265-only 4 --rtsp-port "$rtsp_port" \
+(exec node "$repo/dist/cli/src/main.js" sim --cameras 4 --h265-only 4 --rtsp-port 0 \
   --discovery-port "$wsd_port" --credentials "$work/cameras.json" >"$work/sim.out" 2>"$work/sim.log") &
 pids+=($!)
 for _ in $(seq 1 100); do # ready once it says how to stop it

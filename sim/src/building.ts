@@ -32,7 +32,7 @@ export interface SimulatedBuildingOptions {
   seed?: string; // default 'vigie': same seed, same identities
   host?: string; // default '127.0.0.1'
   httpPortBase?: number; // default 0: every camera on an ephemeral port; else camera n on base+n-1
-  rtspPort?: number; // default 8554: GetStreamUri answers rtsp://host:rtspPort/<camera-id>
+  rtspPort?: number; // default 8554: GetStreamUri answers rtsp://host:rtspPort/<camera-id>; 0: set later (useRtspPort)
   h265Only?: number[]; // camera numbers (1-based) that offer only H.265; default none
   credentialsFile?: string; // 0600 JSON written on start; default: not written
   discovery?: false | SimDiscoveryOptions; // default { port: 3702, multicast: false }
@@ -82,6 +82,18 @@ export class SimulatedBuilding {
 
   constructor(readonly options: SimulatedBuildingOptions) {
     this.#log = options.log ?? new Logger('sim', { redactor: this.#redactor });
+  }
+
+  #rtspPort: number | undefined;
+
+  /** The port GetStreamUri names: the option, or the one the stream server bound (useRtspPort). */
+  get rtspPort(): number {
+    return this.#rtspPort ?? this.options.rtspPort ?? 8554;
+  }
+
+  /** Names the port the RTSP server actually bound (started with port 0, after the cameras). */
+  useRtspPort(port: number): void {
+    this.#rtspPort = port;
   }
 
   get cameras(): readonly SimCamera[] {
@@ -152,7 +164,7 @@ export class SimulatedBuilding {
       identity,
       credentials,
       urls: { device: camera.xaddr, media: camera.mediaXaddr },
-      rtspUri: () => `rtsp://${urlHost(host)}:${o.rtspPort ?? 8554}/${identity.id}`,
+      rtspUri: () => `rtsp://${urlHost(host)}:${this.rtspPort}/${identity.id}`,
       snapshotUri: (p) => `${base}${SNAPSHOT_PATH_PREFIX}${p.token}.jpg`,
       // One verifier per camera: nonces are remembered per device, as on real cameras.
       verifier: new DigestVerifier({ now: () => now().getTime() }),

@@ -42,8 +42,8 @@ export function registerSimCommands(program: Command): void {
     )
     .option(
       '--rtsp-port <port>',
-      'port of the RTSP server named in GetStreamUri',
-      intIn(1, 65535),
+      'port of the RTSP server named in GetStreamUri (0: any free port)',
+      intIn(0, 65535),
       8554,
     )
     .option(

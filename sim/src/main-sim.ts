@@ -57,6 +57,7 @@ export async function runSim(
         logger: log,
       });
       await streams.start();
+      building.useRtspPort(streams.port);
     }
     out.write(redactor.redact(describe(building, options)));
     run.onReady?.(building);
@@ -82,7 +83,7 @@ function describe(b: SimulatedBuilding, o: Omit<SimulatedBuildingOptions, 'log'>
   return (
     `vigie sim: ${b.cameras.length} cameras, ${discovery}\n` +
     rows.join('\n') +
-    `\n  streams: rtsp://${o.host ?? '127.0.0.1'}:${o.rtspPort ?? 8554}/<camera id> (digest, the camera's credentials)` +
+    `\n  streams: rtsp://${o.host ?? '127.0.0.1'}:${b.rtspPort}/<camera id> (digest, the camera's credentials)` +
     `\n  credentials: ${o.credentialsFile ?? '(not written)'}\n` +
     'Ctrl-C to stop (cameras say Bye).\n'
   );

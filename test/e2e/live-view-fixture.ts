@@ -104,9 +104,8 @@ async function startCameras(
   t.teardown(() => rtsp.stop('test-teardown'));
   await rtsp.start();
   // The passwords exist only once the building started, and the RTSP port only
-  // once the simulator did: the cameras read rtspPort when asked for their URI,
-  // which the agent does after this (an ephemeral port, no race on a fixed one).
-  options.rtspPort = rtsp.port;
+  // once the simulator did (an ephemeral port, no race on a fixed one).
+  building.useRtspPort(rtsp.port);
   return { building, rtsp };
 }
 
