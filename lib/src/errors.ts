@@ -54,6 +54,12 @@ export const ERROR_CATALOGUE = {
   'journal-key-unsupported': 'journal heads are signed with Ed25519 or ECDSA P-256 keys only',
   'journal-broken':
     'the journal does not verify: an entry or a signed head was altered, removed or reordered',
+  // central register
+  'register-invalid':
+    'the file is not a Vigie register or has a newer schema; it is refused, never migrated by guesswork',
+  'register-unwritable':
+    'the register could not make an ingested batch or a checkpoint durable (disk full, read-only or I/O error)',
+  'register-key-unsupported': 'the register signs its checkpoints with an Ed25519 key only',
   // simulated building
   'sim-rtsp-unavailable':
     'the RTSP simulator (GStreamer) could not start: a Debian package is missing',

@@ -1,0 +1,122 @@
+/**
+ * Judging what a box sends, one entry or head at a time, against what the
+ * register already holds. Pure: the store reads and writes, this decides.
+ * The link checks are the protocol's own (verifyChain, verifyHead, hashEntry):
+ * the register and `vigie journal verify` cannot disagree on what a chain is.
+ */
+import type { KeyObject } from 'node:crypto';
+import { verifyChain } from '../../../protocol/src/journal-chain.js';
+import {
+  GENESIS_HASH,
+  hashEntry,
+  JournalEntrySchema,
+  type JournalEntry,
+} from '../../../protocol/src/journal-entry.js';
+import {
+  SignedHeadSchema,
+  verifyHead,
+  type SignedHead,
+} from '../../../protocol/src/journal-head.js';
+import type { Acked, RegisterProblemCode } from './register-rows.js';
+
+export interface Refusal {
+  readonly kind: 'refuse';
+  readonly seq: number | null;
+  readonly reason: RegisterProblemCode;
+  readonly message: string;
+}
+
+export type EntryVerdict =
+  | { readonly kind: 'accept'; readonly entry: JournalEntry }
+  | { readonly kind: 'duplicate' }
+  | Refusal;
+
+export type HeadVerdict =
+  { readonly kind: 'accept'; readonly head: SignedHead } | { readonly kind: 'none' } | Refusal;
+
+const short = (hash: string): string => `${hash.slice(0, 12)}…`;
+
+function refuse(seq: number | null, reason: RegisterProblemCode, message: string): Refusal {
+  return { kind: 'refuse', seq, reason, message };
+}
+
+/** The seq a received thing claims, if it claims one we can read. */
+export function claimedSeq(raw: unknown): number | null {
+  if (typeof raw !== 'object' || raw === null) return null;
+  const seq = (raw as { seq?: unknown }).seq;
+  return typeof seq === 'number' && Number.isSafeInteger(seq) ? seq : null;
+}
+
+export interface EntryContext {
+  readonly source: string;
+  readonly boxKey: KeyObject;
+  /** The last accepted entry of this source, inside the ingest transaction. */
+  readonly last: Acked | null;
+  /** The stored hash at (source, seq), if any. */
+  storedHash(seq: number): string | undefined;
+}
+
+/**
+ * Order of the checks: shape, source, the entry's own hash, then (source, seq)
+ * already stored (identical: duplicate; different: conflict), then the link to
+ * the last accepted entry (gap or prevHash) through verifyChain.
+ */
+export function judgeEntry(raw: unknown, ctx: EntryContext): EntryVerdict {
+  const parsed = JournalEntrySchema.safeParse(raw);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    const where = first ? `${first.path.join('.') || 'entry'}: ${first.message}` : 'invalid';
+    return refuse(claimedSeq(raw), 'entry-malformed', `not a journal entry (${where})`);
+  }
+  const entry = parsed.data;
+  if (entry.source !== ctx.source) {
+    const message = `seq ${entry.seq} is from ${entry.source}, sent by ${ctx.source}`;
+    return refuse(entry.seq, 'source-mismatch', message);
+  }
+  const actual = hashEntry(entry);
+  if (actual !== entry.hash) {
+    const message = `seq ${entry.seq} hashes to ${short(actual)}, not ${short(entry.hash)}`;
+    return refuse(entry.seq, 'hash-mismatch', message);
+  }
+  const stored = ctx.storedHash(entry.seq);
+  if (stored !== undefined) {
+    if (stored === entry.hash) return { kind: 'duplicate' };
+    const message = `seq ${entry.seq} is stored with hash ${short(stored)}; this one has ${short(entry.hash)}`;
+    return refuse(entry.seq, 'seq-conflict', message);
+  }
+  const anchor = ctx.last ?? { seq: 0, hash: GENESIS_HASH };
+  const link = verifyChain([entry], [], ctx.boxKey, anchor);
+  if (!link.ok) return refuse(entry.seq, link.problem, link.message);
+  return { kind: 'accept', entry };
+}
+
+/** A head must name a stored entry of this source, carry its hash, and verify under the box key. */
+export function judgeHead(
+  raw: unknown,
+  source: string,
+  boxKey: KeyObject,
+  storedHash: (seq: number) => string | undefined,
+): HeadVerdict {
+  if (raw === undefined || raw === null) return { kind: 'none' };
+  const parsed = SignedHeadSchema.safeParse(raw);
+  if (!parsed.success) return refuse(claimedSeq(raw), 'head-malformed', 'not a signed head');
+  const head = parsed.data;
+  if (head.source !== source) {
+    const message = `head at seq ${head.seq} is for ${head.source}, sent by ${source}`;
+    return refuse(head.seq, 'source-mismatch', message);
+  }
+  if (!verifyHead(head, boxKey)) {
+    const message = `head at seq ${head.seq} has a signature that does not verify under the box key`;
+    return refuse(head.seq, 'head-bad-signature', message);
+  }
+  const stored = storedHash(head.seq);
+  if (stored === undefined) {
+    const message = `head at seq ${head.seq} names no accepted entry`;
+    return refuse(head.seq, 'head-out-of-range', message);
+  }
+  if (stored !== head.hash) {
+    const message = `head at seq ${head.seq} vouches for ${short(head.hash)}, the entry has ${short(stored)}`;
+    return refuse(head.seq, 'head-hash-mismatch', message);
+  }
+  return { kind: 'accept', head };
+}
