@@ -31,7 +31,8 @@ import type { CamerasConfig } from '../agent/src/config/agent-config.js';
 import { Logger } from '../lib/src/log.js';
 import { Redactor } from '../lib/src/redact.js';
 import type { Camera } from '../protocol/src/policy-schema.js';
-import { SimulatedBuilding, type SimCamera, type SimCredentialsFile } from '../sim/src/building.js';
+import { simAnnex } from '../sim/src/annex.js';
+import { SimulatedBuilding, type SimCredentialsFile } from '../sim/src/building.js';
 import { describeWithNodeOnvif } from '../test/sim/onvif-clients.js';
 import { probeWithNodeOnvif } from '../test/sim/fixtures/node-onvif-probe.js';
 
@@ -60,23 +61,6 @@ const watchdog = setTimeout(() => {
 }, WATCHDOG_MS);
 watchdog.unref();
 
-function annexOf(cameras: readonly SimCamera[]): Camera[] {
-  return cameras.map((c) => ({
-    id: c.identity.id,
-    onvif: {
-      manufacturer: c.identity.manufacturer,
-      model: c.identity.model,
-      serial: c.identity.serialNumber,
-      hardwareId: c.identity.hardwareId,
-      endpointUrn: c.identity.endpointReference,
-    },
-    label: c.identity.name,
-    location: 'hall',
-    owner: 'emh',
-    transmissible: true,
-  }));
-}
-
 function config(credentialsFile: string, describeConcurrency: number): CamerasConfig {
   return {
     lanAddress: '127.0.0.1',
@@ -102,7 +86,10 @@ async function startBuilding(cameras: number, dir: string): Promise<SimulatedBui
     log: quiet,
   });
   await building.start();
-  writeFileSync(path.join(dir, 'annex.json'), JSON.stringify(annexOf(building.cameras)));
+  writeFileSync(
+    path.join(dir, 'annex.json'),
+    JSON.stringify(simAnnex('bench-discovery', cameras, [])),
+  );
   return building;
 }
 

@@ -24,25 +24,8 @@ import { describeCamera } from '../../agent/src/cameras/onvif-adapter.js';
 import type { CamerasConfig } from '../../agent/src/config/agent-config.js';
 import { Logger } from '../../lib/src/log.js';
 import { Redactor } from '../../lib/src/redact.js';
-import type { Camera } from '../../protocol/src/policy-schema.js';
-import { SimulatedBuilding, type SimCamera } from '../../sim/src/building.js';
-
-function annexOf(cameras: readonly SimCamera[]): Camera[] {
-  return cameras.map((c) => ({
-    id: c.identity.id,
-    onvif: {
-      manufacturer: c.identity.manufacturer,
-      model: c.identity.model,
-      serial: c.identity.serialNumber,
-      hardwareId: c.identity.hardwareId,
-      endpointUrn: c.identity.endpointReference,
-    },
-    label: c.identity.name,
-    location: 'hall',
-    owner: 'emh',
-    transmissible: true,
-  }));
-}
+import { simAnnex } from '../../sim/src/annex.js';
+import { SimulatedBuilding } from '../../sim/src/building.js';
 
 function config(discoveryPort: number, credentialsFile: string): CamerasConfig {
   return {
@@ -86,7 +69,7 @@ async function rig(
   });
   await building.start();
   t.teardown(() => building.stop());
-  const annex = annexOf(building.cameras.slice(0, options.annexCount ?? cameras));
+  const annex = simAnnex('vigie', options.annexCount ?? cameras, options.h265Only ?? []);
   const logs: string[] = [];
   const redactor = new Redactor();
   const log = new Logger('agent', {

@@ -13,7 +13,7 @@ import { discover } from '../../agent/src/cameras/discover-command.js';
 import { Logger } from '../../lib/src/log.js';
 import { connect, connected } from '../central/helpers.js';
 import { SimulatedBuilding } from '../../sim/src/building.js';
-import { cameraIdentity } from '../../sim/src/camera-identity.js';
+import { simAnnex } from '../../sim/src/annex.js';
 import {
   BORNY,
   makeWorld,
@@ -33,23 +33,7 @@ t.test(
     const world = await makeWorld(t, 12, (p) => {
       const site = p.sites.find((s) => s.id === BORNY.siteId);
       if (!site) throw new Error('the test policy has no Borny site');
-      site.cameras = Array.from({ length: CAMERAS }, (_, i) => {
-        const id = cameraIdentity('vigie', i + 1, i + 1 === H265 ? 'h265-only' : 'h264');
-        return {
-          id: id.id,
-          onvif: {
-            manufacturer: id.manufacturer,
-            model: id.model,
-            serial: id.serialNumber,
-            hardwareId: id.hardwareId,
-            endpointUrn: id.endpointReference,
-          },
-          label: id.name,
-          location: `hall ${i + 1}`,
-          owner: 'emh' as const,
-          transmissible: true,
-        };
-      });
+      site.cameras = simAnnex('vigie', CAMERAS, [H265]);
     });
     const credentialsFile = path.join(world.dir, 'cameras.json');
     const building = new SimulatedBuilding({

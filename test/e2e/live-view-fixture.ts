@@ -12,7 +12,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import type { MqttClient } from 'mqtt';
 import { Logger } from '../../lib/src/log.js';
 import { SimulatedBuilding, type SimulatedBuildingOptions } from '../../sim/src/building.js';
-import { cameraIdentity } from '../../sim/src/camera-identity.js';
+import { simAnnex } from '../../sim/src/annex.js';
 import { RtspSimulator } from '../../sim/src/rtsp-server.js';
 import { hashPassword } from '../../csu/src/viewer/password-hash.js';
 import { parseViewerConfig } from '../../csu/src/viewer/viewer-config.js';
@@ -53,27 +53,6 @@ export interface LiveView {
   op: MqttClient;
   viewerUrl: string;
   cameraIds: string[];
-}
-
-/** The annex of the policy: the simulated building's first `n` cameras, as an installer writes it. */
-function annexCameras(n: number) {
-  return Array.from({ length: n }, (_, i) => {
-    const id = cameraIdentity('vigie', i + 1, 'h264');
-    return {
-      id: id.id,
-      onvif: {
-        manufacturer: id.manufacturer,
-        model: id.model,
-        serial: id.serialNumber,
-        hardwareId: id.hardwareId,
-        endpointUrn: id.endpointReference,
-      },
-      label: id.name,
-      location: `hall ${i + 1}`,
-      owner: 'emh' as const,
-      transmissible: true,
-    };
-  });
 }
 
 /** The building and its RTSP streams; GetStreamUri answers with the simulator's ephemeral port. */
@@ -141,7 +120,7 @@ export async function startLiveView(t: Test, o: LiveViewOptions): Promise<LiveVi
   const world = await makeWorld(t, 12, (p) => {
     const site = p.sites.find((s) => s.id === BORNY.siteId);
     if (!site) throw new Error('the test policy has no Borny site');
-    site.cameras = annexCameras(o.cameras);
+    site.cameras = simAnnex('vigie', o.cameras, []);
   });
   const credentialsFile = path.join(world.dir, 'cameras.json');
   const { building, rtsp } = await startCameras(t, o.cameras, credentialsFile);
