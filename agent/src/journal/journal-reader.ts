@@ -14,7 +14,7 @@ import {
   rowToHead,
   type EntryRow,
   type HeadRow,
-} from './journal-rows.js';
+} from '../../../protocol/src/journal-rows.js';
 
 /** Rows fetched per page (about 0.5 MB at most with 1 KiB entries). */
 const PAGE_ROWS = 512;

@@ -31,7 +31,7 @@ import {
   ENTRY_COLUMNS,
   type EntryRow,
   type HeadRow,
-} from './journal-rows.js';
+} from '../../../protocol/src/journal-rows.js';
 
 /** Default spacing of milestone heads: 1,000 signature checks for a 1M-entry journal. */
 export const DEFAULT_MILESTONE_EVERY = 1000;

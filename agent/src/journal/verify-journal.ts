@@ -18,7 +18,7 @@ import {
   rowToHead,
   type EntryRow,
   type HeadRow,
-} from './journal-rows.js';
+} from '../../../protocol/src/journal-rows.js';
 import type { JournalBreak, JournalProblem, JournalVerifyReport } from './verify-report.js';
 import { diagnoseLink } from './verify-diagnosis.js';
 

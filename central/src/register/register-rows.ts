@@ -4,8 +4,6 @@
  * file, hex / base64url in the protocol's objects, as in the box's journal.
  */
 import type { ChainProblem } from '../../../protocol/src/journal-chain.js';
-import type { JournalEntry } from '../../../protocol/src/journal-entry.js';
-import type { SignedHead } from '../../../protocol/src/journal-head.js';
 
 /**
  * Stable problem codes (they reach alarms and the register's readers): the
@@ -48,59 +46,16 @@ export interface EvidenceRecord extends RegisterProblem {
   readonly receivedMs: number;
 }
 
-export const ENTRY_COLUMNS = 'source, seq, time, boot_id, type, data, prev_hash, hash';
-
-export type EntryRow = [
-  source: string,
-  seq: number,
-  time: string,
-  bootId: string,
-  type: string,
-  data: string,
-  prevHash: Buffer,
-  hash: Buffer,
-];
-
-export const HEAD_COLUMNS = 'source, seq, hash, sig';
-
-export type HeadRow = [source: string, seq: number, hash: Buffer, sig: Buffer];
-
-export function entryToRow(entry: JournalEntry, dataJson: string): EntryRow {
-  return [
-    entry.source,
-    entry.seq,
-    entry.time,
-    entry.bootId,
-    entry.type,
-    dataJson,
-    Buffer.from(entry.prevHash, 'hex'),
-    Buffer.from(entry.hash, 'hex'),
-  ];
-}
-
-/** Throws a SyntaxError when `data` is not JSON (a tampered row): callers report it. */
-export function rowToEntry(row: EntryRow): JournalEntry {
-  const [source, seq, time, bootId, type, data, prevHash, hash] = row;
-  return {
-    source,
-    seq,
-    time,
-    bootId,
-    type,
-    data: JSON.parse(data) as Record<string, unknown>,
-    prevHash: prevHash.toString('hex'),
-    hash: hash.toString('hex'),
-  };
-}
-
-export function headToRow(head: SignedHead): HeadRow {
-  return [head.source, head.seq, Buffer.from(head.hash, 'hex'), Buffer.from(head.sig, 'base64url')];
-}
-
-export function rowToHead(row: HeadRow): SignedHead {
-  const [source, seq, hash, sig] = row;
-  return { source, seq, hash: hash.toString('hex'), sig: sig.toString('base64url') };
-}
+export {
+  ENTRY_COLUMNS,
+  entryToRow,
+  HEAD_COLUMNS,
+  headToRow,
+  rowToEntry,
+  rowToHead,
+  type EntryRow,
+  type HeadRow,
+} from '../../../protocol/src/journal-rows.js';
 
 /** The received thing as JSON for the evidence table; never throws. */
 export function rawJson(raw: unknown): string {

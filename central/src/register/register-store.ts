@@ -27,12 +27,14 @@ import { claimedSeq, judgeEntry, judgeHead, type Refusal } from './register-judg
 import {
   ENTRY_COLUMNS,
   entryToRow,
+  HEAD_COLUMNS,
   headToRow,
   rawJson,
   rowToEntry,
   type Acked,
   type EntryRow,
   type EvidenceRecord,
+  type HeadRow,
   type RegisterProblem,
 } from './register-rows.js';
 import {
@@ -248,7 +250,7 @@ export class SqliteRegisterStore {
       return 'refused';
     }
     const { changes } = db
-      .prepare<HeadRow>('INSERT OR IGNORE INTO heads (source, seq, hash, sig) VALUES (?, ?, ?, ?)')
+      .prepare<HeadRow>(`INSERT OR IGNORE INTO heads (${HEAD_COLUMNS}) VALUES (?, ?, ?, ?)`)
       .run(...headToRow(verdict.head));
     return changes > 0 ? 'stored' : 'known';
   }
@@ -329,7 +331,6 @@ export class SqliteRegisterStore {
   }
 }
 
-type HeadRow = ReturnType<typeof headToRow>;
 type CheckpointRow = [treeSize: number, rootHash: Buffer, time: string, kid: string, sig: Buffer];
 
 /** Stable sort by claimed seq; what claims none stays first, to be judged malformed. */

@@ -68,8 +68,8 @@ function readEntries(
     try {
       entries.push(rowToEntry(row));
     } catch (err) {
-      const message = `seq ${row[1]} has data that is not JSON: ${String(err)}`;
-      return { entries, problem: { source, seq: row[1], reason: 'hash-mismatch', message } };
+      const message = `seq ${row[0]} has data that is not JSON: ${String(err)}`;
+      return { entries, problem: { source, seq: row[0], reason: 'hash-mismatch', message } };
     }
   }
   return { entries, problem: null };

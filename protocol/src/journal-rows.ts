@@ -1,9 +1,10 @@
 /**
- * How entries and heads sit in SQLite rows, and back. Hashes and signatures
+ * How entries and heads sit in SQLite rows, and back: the box's journal and
+ * the central register store them alike. Hashes and signatures
  * are raw bytes in the file, hex / base64url in the protocol's objects.
  */
-import type { JournalEntry } from '../../../protocol/src/journal-entry.js';
-import type { SignedHead } from '../../../protocol/src/journal-head.js';
+import type { JournalEntry } from './journal-entry.js';
+import type { SignedHead } from './journal-head.js';
 
 export const ENTRY_COLUMNS = 'seq, source, time, boot_id, type, data, prev_hash, hash';
 
