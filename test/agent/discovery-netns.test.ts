@@ -6,25 +6,16 @@
  * the group from the root namespace. Skipped, with the reason, where
  * namespaces cannot be made (not root).
  */
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
 import t from 'tap';
+import {
+  addNamespace,
+  ip,
+  multicastOnLoopback,
+  namespacesWithPrefix,
+  runTsInNamespace,
+} from '../helpers/netns.js';
 
-const run = promisify(execFile);
 const PREFIX = 'vigie-t-wsd-';
-
-async function ip(...args: string[]): Promise<string> {
-  const { stdout } = await run('ip', args, { timeout: 10_000 });
-  return stdout;
-}
-
-async function namespaces(): Promise<string[]> {
-  return (await ip('netns', 'list'))
-    .split('\n')
-    .map((l) => l.split(' ')[0] ?? '')
-    .filter((n) => n.startsWith(PREFIX));
-}
 
 interface ChildReport {
   found: { endpointUrn: string; xaddrs: string[] }[];
@@ -34,14 +25,10 @@ interface ChildReport {
   rejected: Record<string, number>;
 }
 
-const ns = PREFIX + randomBytes(4).toString('hex');
-let created = false;
-try {
-  await ip('netns', 'add', ns);
-  created = true;
-} catch (err) {
-  t.comment(`cannot create a network namespace (${String(err).split('\n')[0]})`);
-}
+const made = await addNamespace(PREFIX);
+const ns = made.name;
+let created = made.error === null;
+if (made.error !== null) t.comment(`cannot create a network namespace (${made.error})`);
 
 if (!created) {
   t.test(
@@ -56,22 +43,10 @@ if (!created) {
   });
 
   t.test('the agent finds 4 simulated cameras by multicast inside a namespace', async (t) => {
-    const inNs = (...args: string[]) => ip('netns', 'exec', ns, 'ip', ...args);
-    await inNs('link', 'set', 'lo', 'up');
-    await inNs('link', 'set', 'lo', 'multicast', 'on');
-    await inNs('route', 'add', '224.0.0.0/4', 'dev', 'lo');
-    const { stdout } = await run(
-      'ip',
-      [
-        'netns',
-        'exec',
-        ns,
-        process.execPath,
-        '--import=tsx',
-        'test/agent/fixtures/netns-discovery.ts',
-      ],
-      { timeout: 30_000, env: { ...process.env, VIGIE_NETNS_CAMERAS: '4' } },
-    );
+    await multicastOnLoopback(ns);
+    const stdout = await runTsInNamespace(ns, 'test/agent/fixtures/netns-discovery.ts', {
+      VIGIE_NETNS_CAMERAS: '4',
+    });
     const report = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as ChildReport;
     const byUrn = (a: { endpointUrn: string }, b: { endpointUrn: string }) =>
       a.endpointUrn.localeCompare(b.endpointUrn);
@@ -85,6 +60,6 @@ if (!created) {
   t.test('the namespace is gone after teardown', async (t) => {
     await ip('netns', 'delete', ns);
     created = false;
-    t.same(await namespaces(), [], `no ${PREFIX}* namespace is left behind`);
+    t.same(await namespacesWithPrefix(PREFIX), [], `no ${PREFIX}* namespace is left behind`);
   });
 }

@@ -7,41 +7,28 @@
  * from the root namespace. Skipped, with the reason, where namespaces cannot
  * be made (not root).
  */
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
 import t from 'tap';
+import {
+  addNamespace,
+  ip,
+  multicastOnLoopback,
+  namespacesWithPrefix,
+  runTsInNamespace,
+} from '../helpers/netns.js';
 import type { NodeOnvifProbeMatch } from './fixtures/node-onvif-probe.js';
 
-const run = promisify(execFile);
 const PREFIX = 'vigie-t-nonvif-';
 const CAMERAS = 4;
-
-async function ip(...args: string[]): Promise<string> {
-  const { stdout } = await run('ip', args, { timeout: 10_000 });
-  return stdout;
-}
-
-async function namespaces(): Promise<string[]> {
-  return (await ip('netns', 'list'))
-    .split('\n')
-    .map((l) => l.split(' ')[0] ?? '')
-    .filter((n) => n.startsWith(PREFIX));
-}
 
 interface ChildReport {
   found: NodeOnvifProbeMatch[];
   expected: { urn: string; xaddrs: string[] }[];
 }
 
-const ns = PREFIX + randomBytes(4).toString('hex');
-let created = false;
-try {
-  await ip('netns', 'add', ns);
-  created = true;
-} catch (err) {
-  t.comment(`cannot create a network namespace (${String(err).split('\n')[0]})`);
-}
+const made = await addNamespace(PREFIX);
+const ns = made.name;
+let created = made.error === null;
+if (made.error !== null) t.comment(`cannot create a network namespace (${made.error})`);
 
 if (!created) {
   t.test(
@@ -58,22 +45,10 @@ if (!created) {
   t.test(
     `node-onvif finds the ${CAMERAS} simulated cameras by its own multicast probe`,
     async (t) => {
-      const inNs = (...args: string[]) => ip('netns', 'exec', ns, 'ip', ...args);
-      await inNs('link', 'set', 'lo', 'up');
-      await inNs('link', 'set', 'lo', 'multicast', 'on');
-      await inNs('route', 'add', '224.0.0.0/4', 'dev', 'lo');
-      const { stdout } = await run(
-        'ip',
-        [
-          'netns',
-          'exec',
-          ns,
-          process.execPath,
-          '--import=tsx',
-          'test/sim/fixtures/node-onvif-netns-child.ts',
-        ],
-        { timeout: 30_000, env: { ...process.env, VIGIE_NETNS_CAMERAS: String(CAMERAS) } },
-      );
+      await multicastOnLoopback(ns);
+      const stdout = await runTsInNamespace(ns, 'test/sim/fixtures/node-onvif-netns-child.ts', {
+        VIGIE_NETNS_CAMERAS: String(CAMERAS),
+      });
       const report = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as ChildReport;
       const byUrn = (a: { urn: string }, b: { urn: string }) => a.urn.localeCompare(b.urn);
       t.equal(report.expected.length, CAMERAS, 'the building has its cameras');
@@ -93,6 +68,6 @@ if (!created) {
   t.test('the namespace is gone after teardown', async (t) => {
     await ip('netns', 'delete', ns);
     created = false;
-    t.same(await namespaces(), [], `no ${PREFIX}* namespace is left behind`);
+    t.same(await namespacesWithPrefix(PREFIX), [], `no ${PREFIX}* namespace is left behind`);
   });
 }
