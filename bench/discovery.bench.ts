@@ -31,6 +31,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { ip, multicastOnLoopback } from '../test/helpers/netns.js';
 
 const RUNS = 5;
 /** Our wait for ProbeMatches after the probe (passed to the child). */
@@ -59,8 +60,6 @@ const CHILD_ENV = {
   VIGIE_BENCH_RCVBUF: String(RCVBUF),
 };
 const run = promisify(execFile);
-const ip = async (...args: string[]): Promise<string> =>
-  (await run('ip', args, { timeout: 10_000 })).stdout;
 
 const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -164,10 +163,7 @@ if (created) {
   let rss: { with128: Rss[]; none: Rss[] };
   let shipped: Found;
   try {
-    const inNs = (...args: string[]) => ip('netns', 'exec', ns, 'ip', ...args);
-    await inNs('link', 'set', 'lo', 'up');
-    await inNs('link', 'set', 'lo', 'multicast', 'on');
-    await inNs('route', 'add', '224.0.0.0/4', 'dev', 'lo');
+    await multicastOnLoopback(ns);
     shipped = await inNamespace<Found>([], ['found', String(SIZES[1]), dir], {
       ...CHILD_ENV,
       VIGIE_BENCH_RCVBUF: '0',
