@@ -25,6 +25,9 @@ APT_PACKAGES=(
   # relay's proof that it writes no media (strace of its write/openat calls).
   chromium
   strace
+  # Test-only: pdftotext and pdfinfo read back the register's PDF exports
+  # (test/central/register-read-exports.test.ts skips that check without them).
+  poppler-utils
 )
 
 missing=()

@@ -242,6 +242,8 @@ export class MemoryRegisterStore implements RegisterStore {
     });
     return Promise.resolve({
       ok: problems.length === 0,
+      entries: this.#entries.length,
+      headsChecked: this.#heads.length,
       sources,
       checkpoints: this.#checkpoints.length,
       problems,

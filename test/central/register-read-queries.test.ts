@@ -36,7 +36,7 @@ void t.test('period bounds read as Paris days, Paris wall times or ISO instants'
   t.end();
 });
 
-function register(): { store: MemoryRegisterStore; ids: Record<string, string> } {
+function register() {
   const a = new FakeBox('box-borny-01', 'borny-hauts');
   const b = new FakeBox('box-patrotte-01', 'patrotte-barres');
   const ids = {

@@ -284,7 +284,8 @@ function status(d: Draft): TransmissionStatus {
 }
 
 function finish(d: Draft, options: AssembleOptions, notes: Annotation[]): Transmission {
-  const { siteFromData, failed: _failed, ...rest } = d;
+  const { siteFromData, failed, ...rest } = d;
+  void failed; // in the status
   const site = (d.source !== null ? options.siteOf?.(d.source) : null) ?? siteFromData;
   return {
     ...rest,
