@@ -66,7 +66,7 @@ async function run(args: string[]): Promise<string> {
   process.stdout.write = ((chunk: string | Uint8Array) => {
     printed.push(String(chunk));
     return true;
-  }) as typeof process.stdout.write;
+  });
   try {
     await program.parseAsync(['node', 'vigie', 'register', ...args]);
   } finally {
