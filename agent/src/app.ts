@@ -3,7 +3,7 @@
  * pipeline, sessions and the broker link, started in that order and stopped in
  * reverse. Constructors only store; start() and stop() are safe to call twice.
  */
-import { randomUUID, createPrivateKey } from 'node:crypto';
+import { randomUUID, createPrivateKey, createPublicKey } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { loadTlsMaterial, type TlsMaterial } from '../../certs/src/tls-profile.js';
@@ -54,6 +54,7 @@ import type { CameraDirectory, CameraStream } from './media/feed.js';
 import { FfmpegMediaFeeds } from './media/media-feeds.js';
 import { TunnelTransmitter } from './tunnel/tunnel-transmitter.js';
 import { offlineState, onlineState } from './state.js';
+import type { RegisterOutbox } from './register/outbox.js';
 
 /** Which alarm a loss of coverage raises, by the camera's new status. */
 const LOSS_ALARMS: Partial<Record<InventoryStatus, AlarmCode>> = {
@@ -109,6 +110,7 @@ export class AgentApp {
   #queue: Promise<void> = Promise.resolve();
   #clockSynced = false;
   #purgeTimer: NodeJS.Timeout | undefined;
+  #outbox: RegisterOutbox | undefined;
   readonly #startedMonoMs: number;
   readonly #redactor: Redactor;
 
@@ -156,7 +158,43 @@ export class AgentApp {
     // Replay ids are kept until their command's expiry plus skew, then forgotten.
     this.#purgeTimer = setInterval(() => this.#purgeReplayIds(), REPLAY_PURGE_EVERY_MS).unref();
     this.#parts.link.start();
+    await this.#startOutbox(this.#parts);
     await this.#parts.cameras?.start();
+  }
+
+  /** The register's outbox is exposed for tests and the state; undefined without a register section. */
+  get outbox(): RegisterOutbox | undefined {
+    return this.#outbox;
+  }
+
+  /**
+   * The journal's forwarding to the central register, when configured: loaded
+   * only then (grpc-js and proto-loader weigh on an idle box's memory).
+   */
+  async #startOutbox(parts: Parts): Promise<void> {
+    const { config, log } = this.options;
+    const register = config.register;
+    if (!register || !(parts.journal instanceof SqliteJournal)) return;
+    if (!(parts.kv instanceof SqliteKeyValues)) return;
+    const { RegisterOutbox } = await import('./register/outbox.js');
+    const pem = await readTextFile(register.publicKeyFile, 'register public key');
+    const events = this.#events();
+    this.#outbox = new RegisterOutbox({
+      config: register,
+      source: config.boxId,
+      bootId: this.bootId,
+      journal: parts.journal,
+      kv: parts.kv,
+      tls: parts.tls,
+      signingKey: createPrivateKey(parts.tls.key),
+      registerKey: createPublicKey(pem),
+      dataDir: config.dataDir,
+      wallNowMs: () => this.clocks.wallNowMs(),
+      log: log.child('outbox'),
+      onAlarm: (code, severity, detail) => this.#alarm(events.alarm(code, severity, detail)),
+      onJournal: (type, data) => this.#journalQuietly(type, data),
+    });
+    this.#outbox.start();
   }
 
   /** The journal database, or fail-closed stand-ins when it cannot be opened at all. */
@@ -543,6 +581,7 @@ export class AgentApp {
       ['media', () => parts.feeds.stop('shutdown')],
       ['queue', () => this.#queue],
       ['link', () => parts.link.stop()],
+      ['register outbox', () => this.#outbox?.stop()],
       ['journal entry', () => void parts.journal.append('agent.stopped', { reason })],
       ['key/values', () => parts.kv.close()],
       ['replay store', () => parts.replay.close()],

@@ -12,6 +12,7 @@ import { Keyring } from '../../protocol/src/keyring.js';
 import { MqttBroker } from './broker/mqtt-broker.js';
 import type { CentralConfig } from './config.js';
 import { PolicyPublisher, type ReloadResult } from './policy/policy-publisher.js';
+import type { RegisterServer } from './register/register-server.js';
 
 interface Service {
   readonly name: string;
@@ -24,6 +25,8 @@ export interface CentralAppOptions {
   readonly log: Logger;
   /** Overrides config.listen.port (0 picks a free port: tests). */
   readonly port?: number;
+  /** Overrides config.register.listen.port (0 picks a free port: tests). */
+  readonly registerPort?: number;
 }
 
 export class CentralApp {
@@ -31,6 +34,7 @@ export class CentralApp {
   readonly #started: Service[] = [];
   #broker: MqttBroker | null = null;
   #publisher: PolicyPublisher | null = null;
+  #register: RegisterServer | null = null;
   #starting: Promise<void> | null = null;
   #startAttempt: Promise<void> | null = null; // without the stop-on-failure, which awaits it
   #stopping: Promise<void> | null = null;
@@ -42,6 +46,11 @@ export class CentralApp {
   get broker(): MqttBroker {
     if (this.#broker === null) throw new Error('the central service is not started');
     return this.#broker;
+  }
+
+  /** The register served with the broker, when the configuration has a register section. */
+  get register(): RegisterServer | null {
+    return this.#register;
   }
 
   get policyVersion(): number | null {
@@ -100,6 +109,22 @@ export class CentralApp {
       { name: 'broker', start: () => broker.start(), stop: (r) => broker.stop(r) },
       { name: 'policy', start: () => publisher.start(), stop: (r) => publisher.stop(r) },
     ];
+    if (config.register) {
+      // Imported only when served: grpc-js and the store stay out of a broker-only central.
+      const { RegisterServer } = await import('./register/register-server.js');
+      const register = new RegisterServer({
+        config: config.register,
+        log: log.child('register'),
+        alarmPublisher: { publish: (topic, payload) => broker.publish(topic, payload) },
+        ...(this.#options.registerPort === undefined ? {} : { port: this.#options.registerPort }),
+      });
+      this.#register = register;
+      services.push({
+        name: 'register',
+        start: async () => void (await register.start()),
+        stop: (r) => register.stop(r),
+      });
+    }
     for (const service of services) {
       if (this.#stopping !== null) return;
       this.#started.push(service);

@@ -12,6 +12,11 @@ import { readTextFile } from '../../lib/src/files.js';
 import { parseOrThrow } from '../../lib/src/schema.js';
 import { ID_PATTERN } from '../../protocol/src/ids.js';
 import { parseYamlText } from '../../lib/src/yaml.js';
+import {
+  RegisterSectionSchema,
+  resolveRegisterSection,
+  type RegisterConfig,
+} from './register/register-config.js';
 
 const FileSchema = (what: string) => z.string().min(1, 'must be a file path').describe(what);
 
@@ -64,9 +69,15 @@ export const CentralConfigSchema = z.strictObject({
     .enum(['debug', 'info', 'warn', 'error'])
     .default('info')
     .describe('lowest level written to stderr'),
+  register: RegisterSectionSchema.optional().describe(
+    'serve the central register too (docs/register.md); without it, no register',
+  ),
 });
 
-export type CentralConfig = z.output<typeof CentralConfigSchema>;
+/** The register section comes out resolved (paths, database file under dataDir). */
+export type CentralConfig = Omit<z.output<typeof CentralConfigSchema>, 'register'> & {
+  register?: RegisterConfig;
+};
 
 /** Validates an already-read configuration and resolves its paths against `baseDir`. */
 export function parseCentralConfig(raw: unknown, file: string): CentralConfig {
@@ -87,6 +98,14 @@ export function parseCentralConfig(raw: unknown, file: string): CentralConfig {
       adminPublicKeyFile: at(config.policy.adminPublicKeyFile),
     },
     dataDir: at(config.dataDir),
+    register:
+      config.register &&
+      resolveRegisterSection(config.register, {
+        file,
+        prefix: 'register.',
+        dataDir: at(config.dataDir),
+        logLevel: config.logLevel,
+      }),
   };
 }
 

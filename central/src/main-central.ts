@@ -64,6 +64,11 @@ export async function runCentral(
       `vigie central: MQTT broker listening on mqtts://${address}:${port} (mTLS, TLS 1.3), ` +
         `policy version ${String(app.policyVersion)} published on vigie/v1/policy\n`,
     );
+    if (app.register) {
+      out.write(
+        `vigie central: register ingest listening on port ${app.register.port} (gRPC, mTLS)\n`,
+      );
+    }
     options.onReady?.(app);
     await stopped;
   } finally {

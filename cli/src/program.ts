@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { registerAgentCommands } from '../../agent/src/cli.js';
 import { registerPkiCommands } from '../../certs/src/cli.js';
 import { registerCentralCommands } from '../../central/src/cli.js';
+import { registerRegisterCommands } from '../../central/src/register/cli.js';
 import { registerOperatorCommands } from '../../central/src/console/cli.js';
 import { registerCsuCommands } from '../../csu/src/cli.js';
 import { registerProtocolCommands } from '../../protocol/src/cli.js';
@@ -30,6 +31,7 @@ export function buildProgram(version: string): Command {
 
   program.commandsGroup('Services:');
   registerCentralCommands(program);
+  registerRegisterCommands(program);
   registerAgentCommands(program, version);
   registerCsuCommands(program);
 

@@ -60,6 +60,8 @@ export const ERROR_CATALOGUE = {
   'register-unwritable':
     'the register could not make an ingested batch or a checkpoint durable (disk full, read-only or I/O error)',
   'register-key-unsupported': 'the register signs its checkpoints with an Ed25519 key only',
+  'register-listen-failed':
+    "the register's gRPC ingest service could not listen on its configured address",
   // simulated building
   'sim-rtsp-unavailable':
     'the RTSP simulator (GStreamer) could not start: a Debian package is missing',

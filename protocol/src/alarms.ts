@@ -20,6 +20,10 @@ export const ALARM_CODES = [
   'disk-low',
   'temperature-high',
   'enclosure-opened',
+  'register-history-rewritten',
+  'register-checkpoint-invalid',
+  'register-refused',
+  'register-backlog-high',
 ] as const;
 export type AlarmCode = (typeof ALARM_CODES)[number];
 export const AlarmCodeSchema = z.enum(ALARM_CODES);
@@ -42,6 +46,13 @@ export const ALARM_LABELS: Readonly<Record<Lang, Readonly<Record<AlarmCode, stri
     'disk-low': 'espace disque faible',
     'temperature-high': 'température élevée',
     'enclosure-opened': 'ouverture du boîtier détectée',
+    'register-history-rewritten':
+      "le registre central a réécrit son historique : envoi du journal suspendu jusqu'à intervention",
+    'register-checkpoint-invalid':
+      "point de contrôle du registre central invalide (signature ou clé) : envoi du journal suspendu jusqu'à intervention",
+    'register-refused': 'le registre central a refusé une partie du journal de ce boîtier',
+    'register-backlog-high':
+      'journal non transmis au registre central trop long, ou disque presque plein',
   },
   en: {
     'journal-gap': 'gap in the journal sequence',
@@ -58,5 +69,12 @@ export const ALARM_LABELS: Readonly<Record<Lang, Readonly<Record<AlarmCode, stri
     'disk-low': 'disk space low',
     'temperature-high': 'temperature high',
     'enclosure-opened': 'box enclosure opened',
+    'register-history-rewritten':
+      'the central register rewrote its history: journal forwarding stopped until an operator acts',
+    'register-checkpoint-invalid':
+      "the central register's checkpoint does not verify (signature or key): journal forwarding stopped until an operator acts",
+    'register-refused': "the central register refused part of this box's journal",
+    'register-backlog-high':
+      'journal backlog to the central register is high, or the disk is nearly full',
   },
 };

@@ -9,12 +9,32 @@ import { z } from 'zod';
 import { VigieError } from '../../../lib/src/errors.js';
 import { readTextFile } from '../../../lib/src/files.js';
 import { parseOrThrow } from '../../../lib/src/schema.js';
-import { IdSchema } from '../../../protocol/src/ids.js';
+import { HostPortSchema, IdSchema } from '../../../protocol/src/ids.js';
 import { parseYamlText } from '../../../lib/src/yaml.js';
 import { parseCidr, parseIpv4 } from '../cameras/ipv4-cidr.js';
 import { expandProbeTargets } from '../cameras/probe-targets.js';
 
 const FileSchema = z.string().min(1).describe('path, relative to the configuration file');
+
+/** Full-jitter reconnection delays (link/backoff.ts), for the broker and the register. */
+function reconnectSchemas(maxOfMaxMs: number) {
+  return {
+    reconnectMinMs: z
+      .number()
+      .int()
+      .min(100)
+      .max(60_000)
+      .default(1_000)
+      .describe('first reconnection delay cap (full jitter)'),
+    reconnectMaxMs: z
+      .number()
+      .int()
+      .min(1_000)
+      .max(maxOfMaxMs)
+      .default(60_000)
+      .describe('largest reconnection delay cap'),
+  };
+}
 
 export const AgentConfigSchema = z.strictObject({
   siteId: IdSchema.describe('the site (building) this box serves, as in the policy'),
@@ -37,20 +57,7 @@ export const AgentConfigSchema = z.strictObject({
       .max(600)
       .default(30)
       .describe('MQTT keepalive; the broker publishes the offline last will after 1.5x this'),
-    reconnectMinMs: z
-      .number()
-      .int()
-      .min(100)
-      .max(60_000)
-      .default(1_000)
-      .describe('first reconnection delay cap (full jitter)'),
-    reconnectMaxMs: z
-      .number()
-      .int()
-      .min(1_000)
-      .max(600_000)
-      .default(60_000)
-      .describe('largest reconnection delay cap'),
+    ...reconnectSchemas(600_000),
   }),
   tls: z.strictObject({
     caFile: FileSchema.describe('ca-bundle.pem: root and intermediates'),
@@ -173,6 +180,56 @@ export const AgentConfigSchema = z.strictObject({
     })
     .default({ ffmpegPath: '/usr/bin/ffmpeg', warmCache: false, tunnelGraceSec: 10 })
     .describe('live view: the camera remux and the tunnel to the relay'),
+  register: z
+    .strictObject({
+      address: HostPortSchema.describe("the central register's gRPC ingest, host:port"),
+      serverName: z
+        .string()
+        .min(1)
+        .max(253)
+        .describe(
+          'name expected in the register certificate (DNS or IP SAN); its service name must be register',
+        ),
+      publicKeyFile: FileSchema.describe(
+        'the register public key (SPKI PEM, `vigie register keygen`): it checks every checkpoint',
+      ),
+      kid: IdSchema.describe('key id of the register key, as in its checkpoints'),
+      batchEntries: z
+        .number()
+        .int()
+        .min(1)
+        .max(1000)
+        .default(500)
+        .describe('entries sent before a signed head closes the batch and an Ack is awaited'),
+      ...reconnectSchemas(3_600_000),
+      responseTimeoutMs: z
+        .number()
+        .int()
+        .min(1_000)
+        .max(600_000)
+        .default(30_000)
+        .describe(
+          'a register that answers neither Resume nor Ack within this is dropped and redialled',
+        ),
+      backlogHighWater: z
+        .number()
+        .int()
+        .min(1)
+        .default(100_000)
+        .describe('unacknowledged entries past this raise register-backlog-high'),
+      minFreeDiskPercent: z
+        .number()
+        .min(0)
+        .max(50)
+        .default(5)
+        .describe(
+          'data partition free space under this (with a backlog) raises register-backlog-high',
+        ),
+    })
+    .optional()
+    .describe(
+      'the central register the journal is forwarded to (docs/register.md); without it, nothing is sent',
+    ),
   clockSync: z
     .enum(['timesyncd', 'assume'])
     .default('timesyncd')
@@ -190,6 +247,7 @@ export const AgentConfigSchema = z.strictObject({
 });
 export type AgentConfig = z.output<typeof AgentConfigSchema>;
 export type CamerasConfig = NonNullable<AgentConfig['cameras']>;
+export type RegisterLinkConfig = NonNullable<AgentConfig['register']>;
 
 /** Cross-field rules, with the actual values in the message. */
 function checkCrossFields(config: AgentConfig, file: string): void {
@@ -202,6 +260,13 @@ function checkCrossFields(config: AgentConfig, file: string): void {
     throw new VigieError(
       'config-invalid',
       `${file} is invalid:\n  broker.reconnectMinMs: ${reconnectMinMs} ms is more than broker.reconnectMaxMs ${reconnectMaxMs} ms`,
+    );
+  }
+  const register = config.register;
+  if (register && register.reconnectMinMs > register.reconnectMaxMs) {
+    throw new VigieError(
+      'config-invalid',
+      `${file} is invalid:\n  register.reconnectMinMs: ${register.reconnectMinMs} ms is more than register.reconnectMaxMs ${register.reconnectMaxMs} ms`,
     );
   }
 }
@@ -236,6 +301,10 @@ function resolvePaths(config: AgentConfig, dir: string): AgentConfig {
     cameras: config.cameras && {
       ...config.cameras,
       credentialsFile: at(config.cameras.credentialsFile),
+    },
+    register: config.register && {
+      ...config.register,
+      publicKeyFile: at(config.register.publicKeyFile),
     },
   };
 }

@@ -64,6 +64,7 @@ export class SqliteJournal implements Journal {
   #reader: JournalReader | null = null;
   #statements: Statements | null = null;
   #writable = false;
+  readonly #appendListeners = new Set<(entry: JournalEntry) => void>();
 
   constructor(options: SqliteJournalOptions) {
     this.#options = options;
@@ -149,12 +150,33 @@ export class SqliteJournal implements Journal {
       const { db, statements } = this.#writableConnection();
       const entry = db.transaction(() => this.#write(statements, type, data, dataJson)).immediate();
       this.#writable = true;
+      this.#notify(entry);
       return entry;
     } catch (err) {
       this.#writable = false;
       const error = unwritable(this.#options.file, `append a ${type} entry`, err);
       this.#options.logger?.error('journal append failed', error);
       throw error;
+    }
+  }
+
+  /**
+   * Calls `listener` after each durable append (the register's outbox). A
+   * listener must only take note and return: it runs inside append, on the
+   * path of the act that journals.
+   */
+  onAppended(listener: (entry: JournalEntry) => void): () => void {
+    this.#appendListeners.add(listener);
+    return () => this.#appendListeners.delete(listener);
+  }
+
+  #notify(entry: JournalEntry): void {
+    for (const listener of this.#appendListeners) {
+      try {
+        listener(entry);
+      } catch (err) {
+        this.#options.logger?.error('a journal append listener failed', err);
+      }
     }
   }
 

@@ -1,7 +1,9 @@
 /**
  * The few small values the agent keeps across restarts, in the journal's
  * database file: the last trusted wall time (a box whose clock reads earlier
- * than this is not trusted) and the register's last checkpoint of this box.
+ * than this is not trusted), the register's last acknowledgement of this box,
+ * the register's last signed tree head it accepted, and why the outbox
+ * stopped sending, if it did (agent/src/register/outbox.ts).
  */
 import type Database from 'better-sqlite3';
 import { openWritableDatabase, unwritable } from './journal-database.js';
@@ -14,6 +16,26 @@ export interface RegisterCheckpoint {
 
 const LAST_TRUSTED_WALL_MS = 'clock.lastTrustedWallMs';
 const REGISTER_CHECKPOINT = 'register.checkpoint';
+const REGISTER_TREE_HEAD = 'register.treeHead';
+const REGISTER_STOP = 'register.stop';
+
+/**
+ * The register's last signed checkpoint (Merkle tree head) this box accepted,
+ * with the register key id it verified under: each new one must extend it.
+ */
+export interface KeptTreeHead {
+  readonly kid: string;
+  /** A protocol Checkpoint (checked again with its schema when read). */
+  readonly checkpoint: unknown;
+}
+
+/** Why the outbox stopped sending to the register (kept until an operator clears it). */
+export interface RegisterStop {
+  readonly kid: string;
+  readonly code: string;
+  readonly detail: string;
+  readonly wallMs: number;
+}
 
 export class SqliteKeyValues {
   readonly #file: string;
@@ -65,6 +87,45 @@ export class SqliteKeyValues {
 
   setRegisterCheckpoint(checkpoint: RegisterCheckpoint): void {
     this.#set(REGISTER_CHECKPOINT, JSON.stringify({ seq: checkpoint.seq, hash: checkpoint.hash }));
+  }
+
+  registerTreeHead(): KeptTreeHead | null {
+    const value = this.#getJson(REGISTER_TREE_HEAD) as Partial<KeptTreeHead> | null;
+    return value && typeof value.kid === 'string'
+      ? { kid: value.kid, checkpoint: value.checkpoint }
+      : null;
+  }
+
+  setRegisterTreeHead(kept: KeptTreeHead): void {
+    this.#set(REGISTER_TREE_HEAD, JSON.stringify(kept));
+  }
+
+  registerStop(): RegisterStop | null {
+    const value = this.#getJson(REGISTER_STOP) as Partial<RegisterStop> | null;
+    return value && typeof value.kid === 'string' && typeof value.code === 'string'
+      ? {
+          kid: value.kid,
+          code: value.code,
+          detail: String(value.detail ?? ''),
+          wallMs: Number(value.wallMs ?? 0),
+        }
+      : null;
+  }
+
+  /** Records why sending stopped, or clears it (null: an operator acted). */
+  setRegisterStop(stop: RegisterStop | null): void {
+    this.#set(REGISTER_STOP, JSON.stringify(stop));
+  }
+
+  #getJson(key: string): unknown {
+    const value = this.#get(key);
+    if (value === null) return null;
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      // A value that is not JSON is as good as none: the outbox starts from what the register says.
+      return null;
+    }
   }
 
   #get(key: string): string | null {

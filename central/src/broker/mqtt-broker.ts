@@ -65,10 +65,19 @@ export class MqttBroker {
 
   /** Publishes as the broker itself: bypasses authorizePublish (used for the policy). */
   async publishRetained(topic: string, payload: Buffer): Promise<void> {
+    await this.#publish(topic, payload, true);
+  }
+
+  /** Publishes an event as the broker itself, QoS 1, not retained (the register's alarms). */
+  async publish(topic: string, payload: Buffer): Promise<void> {
+    await this.#publish(topic, payload, false);
+  }
+
+  async #publish(topic: string, payload: Buffer, retain: boolean): Promise<void> {
     const aedes = this.#aedes;
     if (aedes === null) throw new Error('the MQTT broker is not started');
     await new Promise<void>((resolve, reject) => {
-      aedes.publish({ cmd: 'publish', topic, payload, qos: 1, retain: true, dup: false }, (err) =>
+      aedes.publish({ cmd: 'publish', topic, payload, qos: 1, retain, dup: false }, (err) =>
         err ? reject(err) : resolve(),
       );
     });

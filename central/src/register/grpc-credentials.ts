@@ -1,0 +1,26 @@
+/**
+ * grpc-js credentials with Vigie's one TLS profile (certs/src/tls-profile.ts):
+ * TLS 1.3 only, our CAs only, CRLs honoured, client certificate required.
+ * grpc-js's createSsl takes neither a CRL nor a TLS version, so the server
+ * credentials hand the profile's options to http2.createSecureServer as they
+ * are (grpc-js merges the constructor and context options into it).
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { SecureServerOptions } from 'node:http2';
+import { secureContextOptions, type TlsMaterial } from '../../../certs/src/tls-profile.js';
+
+class ProfileServerCredentials extends grpc.ServerCredentials {
+  constructor(material: TlsMaterial) {
+    const constructorOptions: SecureServerOptions = { requestCert: true, rejectUnauthorized: true };
+    super(constructorOptions, secureContextOptions(material));
+  }
+
+  override _equals(other: grpc.ServerCredentials): boolean {
+    return other === this;
+  }
+}
+
+/** mTLS server credentials: a client without a valid certificate from our CAs never gets a stream. */
+export function profileServerCredentials(material: TlsMaterial): grpc.ServerCredentials {
+  return new ProfileServerCredentials(material);
+}

@@ -1,0 +1,319 @@
+/**
+ * The register's gRPC ingest on loopback, with real certificates: who may
+ * feed it (the peer certificate alone decides), the stream's order (Hello,
+ * Resume, batches closed by heads, Ack then Checkpoint), and each refusal
+ * (Nack with the problem and its position, then the end of the stream).
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import t from 'tap';
+import { makePki } from '../certs/helpers.js';
+import {
+  checkpointFromWire,
+  entryToWire,
+  headToWire,
+  type IngestResponseIn,
+} from '../../protocol/src/register-proto.js';
+import { signHead } from '../../protocol/src/journal-head.js';
+import { verifyCheckpoint, type Checkpoint } from '../../protocol/src/checkpoint.js';
+import { verifyConsistency } from '../../protocol/src/merkle-consistency.js';
+import type { JournalEntry } from '../../protocol/src/journal-entry.js';
+import type { IngestConnection } from '../../agent/src/register/register-client.js';
+import {
+  makeRegisterWorld,
+  rawIngest,
+  startRegister,
+  type BoxFixture,
+} from './register-ingest-fixtures.js';
+import { createPublicKey } from 'node:crypto';
+
+const ANSWER_MS = 5000;
+
+async function hello(conn: IngestConnection, source: string, known = 0): Promise<IngestResponseIn> {
+  await conn.send({
+    hello: {
+      source,
+      boot_id: '3f1c2b7a-9d4e-4c1b-8a2f-6e5d4c3b2a10',
+      last_local_seq: 0,
+      known_tree_size: known,
+    },
+  });
+  return conn.next(ANSWER_MS);
+}
+
+async function sendBatch(
+  conn: IngestConnection,
+  box: BoxFixture,
+  entries: readonly JournalEntry[],
+): Promise<void> {
+  for (const e of entries) await conn.send({ entry: entryToWire(e) });
+  const last = entries[entries.length - 1];
+  if (!last) throw new Error('empty batch');
+  await conn.send({
+    head: headToWire(signHead({ source: last.source, seq: last.seq, hash: last.hash }, box.key)),
+  });
+}
+
+function append(box: BoxFixture, count: number): JournalEntry[] {
+  const journal = box.journal();
+  return Array.from({ length: count }, (_, i) =>
+    journal.append('session.opened', { sessionId: `s-${i}` }),
+  );
+}
+
+/** Resolves when the stream is over; rejects if it stays open past the bound. */
+async function streamEnds(conn: IngestConnection): Promise<void> {
+  await Promise.race([
+    conn.ended,
+    new Promise((_, reject) =>
+      setTimeout(() => reject(new Error('stream still open')), ANSWER_MS).unref(),
+    ),
+  ]);
+}
+
+t.test(
+  'a box streams its journal: Resume, Ack only for what is stored, then a signed checkpoint',
+  async (t) => {
+    const world = await makeRegisterWorld(t);
+    const reg = await startRegister(t, await world.configFile());
+    const box = await world.box('borny-hauts', 'box-borny-01');
+    const entries = append(box, 25);
+    const conn = rawIngest(t, box.material, reg.port);
+    const resume = await hello(conn, box.boxId);
+    t.same(resume.resume?.acked_seq, 0, 'nothing stored yet');
+    await sendBatch(conn, box, entries.slice(0, 10));
+    const ack = await conn.next(ANSWER_MS);
+    t.equal(ack.ack?.seq, 10);
+    t.equal(ack.ack?.hash?.toString('hex'), entries[9]?.hash);
+    t.equal(ack.ack?.head_seq, 10);
+    // Durable before the Ack: the store already answers it.
+    t.same(await reg.server.store.lastAcked(box.boxId), { seq: 10, hash: entries[9]?.hash });
+    const first = checkpointFromWire((await conn.next(ANSWER_MS)).checkpoint ?? {});
+    const registerPub = createPublicKey(world.registerKey);
+    t.ok(
+      verifyCheckpoint(first.checkpoint as Checkpoint, registerPub),
+      'signed by the register key',
+    );
+    t.equal(first.checkpoint.treeSize, 10);
+    await sendBatch(conn, box, entries.slice(10));
+    t.equal((await conn.next(ANSWER_MS)).ack?.seq, 25);
+    const second = checkpointFromWire((await conn.next(ANSWER_MS)).checkpoint ?? {});
+    t.equal(second.proofFromSize, 10, 'the proof starts where the box stands');
+    const c1 = first.checkpoint as Checkpoint;
+    const c2 = second.checkpoint as Checkpoint;
+    t.ok(
+      verifyConsistency(
+        10,
+        25,
+        Buffer.from(c1.rootHash, 'hex'),
+        Buffer.from(c2.rootHash, 'hex'),
+        second.proof,
+      ),
+      'the new tree extends the first',
+    );
+    conn.close();
+    // A new stream resumes after the last Ack.
+    const again = rawIngest(t, box.material, reg.port);
+    t.equal((await hello(again, box.boxId, 25)).resume?.acked_seq, 25);
+  },
+);
+
+t.test('a certificate from a foreign CA never reaches the service', async (t) => {
+  const world = await makeRegisterWorld(t);
+  const reg = await startRegister(t, await world.configFile());
+  const foreign = await makePki(t);
+  const leaf = await foreign.issue({ kind: 'box', siteId: 'borny-hauts', boxId: 'box-borny-01' });
+  const material = await foreign.material(leaf);
+  const conn = rawIngest(t, material, reg.port);
+  await conn
+    .send({ hello: { source: 'box-borny-01', boot_id: '', last_local_seq: 0, known_tree_size: 0 } })
+    .catch(() => undefined);
+  await t.rejects(conn.next(ANSWER_MS), 'no answer: the handshake fails');
+  t.same(await reg.server.store.counts().then((c) => c.sources), 0);
+});
+
+t.test(
+  'only boxes and relay services may feed the register; a relay feeds under its own name',
+  async (t) => {
+    const world = await makeRegisterWorld(t);
+    const reg = await startRegister(t, await world.configFile());
+    const brokerLeaf = await world.pki.issue({
+      kind: 'service',
+      name: 'broker',
+      dns: [],
+      ips: ['127.0.0.1'],
+    });
+    const broker = rawIngest(t, await world.pki.material(brokerLeaf), reg.port);
+    await broker
+      .send({ hello: { source: 'broker', boot_id: '', last_local_seq: 0, known_tree_size: 0 } })
+      .catch(() => undefined);
+    await t.rejects(broker.next(ANSWER_MS), /may not feed the register/);
+    const viewerLeaf = await world.pki.issue({
+      kind: 'person',
+      displayName: 'Jeanne Dupont',
+      role: 'viewer',
+    });
+    const viewer = rawIngest(t, await world.pki.material(viewerLeaf), reg.port);
+    await viewer
+      .send({
+        hello: { source: 'jeanne-dupont', boot_id: '', last_local_seq: 0, known_tree_size: 0 },
+      })
+      .catch(() => undefined);
+    await t.rejects(viewer.next(ANSWER_MS), /may not connect here|may not feed/);
+    const relayLeaf = await world.pki.issue({
+      kind: 'service',
+      name: 'relay-csu-metz',
+      dns: [],
+      ips: ['127.0.0.1'],
+    });
+    const relay = rawIngest(t, await world.pki.material(relayLeaf), reg.port);
+    t.equal((await hello(relay, 'relay-csu-metz')).resume?.acked_seq, 0, 'a relay is resumed');
+    const sources = await reg.server.store.sources();
+    t.same(
+      sources.map((s) => [s.source, s.kind]),
+      [['relay-csu-metz', 'relay']],
+    );
+  },
+);
+
+t.test('a Hello naming another source than the certificate is refused', async (t) => {
+  const world = await makeRegisterWorld(t);
+  const reg = await startRegister(t, await world.configFile());
+  const box = await world.box('borny-hauts', 'box-borny-01');
+  const conn = rawIngest(t, box.material, reg.port);
+  const answer = await hello(conn, 'box-patrotte-01');
+  t.equal(answer.nack?.problem, 'hello-source-mismatch');
+  t.match(answer.nack?.detail, /box-patrotte-01.*box-borny-01/);
+  await streamEnds(conn);
+  t.equal(reg.alarms[0]?.code, 'hello-source-mismatch');
+});
+
+t.test(
+  'entries naming another source are refused with their position and kept as evidence',
+  async (t) => {
+    const world = await makeRegisterWorld(t);
+    const reg = await startRegister(t, await world.configFile());
+    const box = await world.box('borny-hauts', 'box-borny-01');
+    const other = await world.box('patrotte-barres', 'box-patrotte-01');
+    const foreignEntries = append(other, 3);
+    const conn = rawIngest(t, box.material, reg.port);
+    await hello(conn, box.boxId);
+    await sendBatch(conn, box, foreignEntries);
+    const answer = await conn.next(ANSWER_MS);
+    t.equal(answer.nack?.problem, 'source-mismatch');
+    t.equal(answer.nack?.seq, 1);
+    await streamEnds(conn);
+    t.ok((await reg.server.store.evidence(box.boxId)).length > 0, 'kept as evidence');
+    t.equal((await reg.server.store.counts()).entries, 0);
+  },
+);
+
+t.test('a batch larger than the limit is refused before it is stored', async (t) => {
+  const world = await makeRegisterWorld(t);
+  const reg = await startRegister(t, await world.configFile(undefined, { maxBatchEntries: 5 }));
+  const box = await world.box('borny-hauts', 'box-borny-01');
+  const entries = append(box, 6);
+  const conn = rawIngest(t, box.material, reg.port);
+  await hello(conn, box.boxId);
+  for (const e of entries) await conn.send({ entry: entryToWire(e) });
+  const answer = await conn.next(ANSWER_MS);
+  t.equal(answer.nack?.problem, 'batch-too-large');
+  t.equal(answer.nack?.seq, 6);
+  await streamEnds(conn);
+  t.equal((await reg.server.store.counts()).entries, 0);
+});
+
+t.test('each chain problem is a Nack with its code and position', async (t) => {
+  const world = await makeRegisterWorld(t);
+  const reg = await startRegister(t, await world.configFile());
+  const cases: [string, (e: JournalEntry[]) => JournalEntry[], string, number][] = [
+    ['gap', (e) => [e[0], e[2]] as JournalEntry[], 'seq-gap', 3],
+    [
+      'edited',
+      (e) => [e[0], { ...e[1], data: { sessionId: 'forged' } }] as JournalEntry[],
+      'hash-mismatch',
+      2,
+    ],
+    ['malformed', (e) => [{ ...e[0], time: 'yesterday' }] as JournalEntry[], 'entry-malformed', 1],
+  ];
+  let n = 0;
+  for (const [name, mutate, problem, seq] of cases) {
+    const box = await world.box('borny-hauts', `box-case-${++n}`);
+    const conn = rawIngest(t, box.material, reg.port);
+    await hello(conn, box.boxId);
+    const entries = mutate(append(box, 3));
+    for (const e of entries) await conn.send({ entry: entryToWire(e) });
+    const last = append(box, 0)[0] ?? entries[entries.length - 1];
+    if (!last) throw new Error('no entry');
+    await conn.send({
+      head: headToWire(
+        signHead({ source: box.boxId, seq: 1, hash: entries[0]?.hash ?? '' }, box.key),
+      ),
+    });
+    let answer = await conn.next(ANSWER_MS);
+    if (answer.ack) answer = await conn.next(ANSWER_MS); // what was good before the break is acknowledged
+    t.equal(answer.nack?.problem, problem, name);
+    t.equal(answer.nack?.seq, seq, `${name}: position`);
+    await streamEnds(conn);
+  }
+  // A head signed by another key than the certificate's.
+  const box = await world.box('borny-hauts', 'box-resigned');
+  const entries = append(box, 2);
+  const conn = rawIngest(t, box.material, reg.port);
+  await hello(conn, box.boxId);
+  for (const e of entries) await conn.send({ entry: entryToWire(e) });
+  const stranger = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  const last = entries[1];
+  if (!last) throw new Error('no entry');
+  await conn.send({
+    head: headToWire(signHead({ source: box.boxId, seq: 2, hash: last.hash }, stranger)),
+  });
+  let answer = await conn.next(ANSWER_MS);
+  if (answer.ack) answer = await conn.next(ANSWER_MS);
+  t.equal(answer.nack?.problem, 'head-bad-signature');
+  t.equal(answer.nack?.seq, 2);
+  t.ok(
+    reg.alarms.some((a) => a.code === 'head-bad-signature' && a.source === box.boxId),
+    'an alarm names the box',
+  );
+});
+
+t.test('a conflicting resend is refused; an identical resend changes nothing', async (t) => {
+  const world = await makeRegisterWorld(t);
+  const reg = await startRegister(t, await world.configFile());
+  const box = await world.box('borny-hauts', 'box-borny-01');
+  const entries = append(box, 4);
+  const conn = rawIngest(t, box.material, reg.port);
+  await hello(conn, box.boxId);
+  await sendBatch(conn, box, entries);
+  t.equal((await conn.next(ANSWER_MS)).ack?.seq, 4);
+  await conn.next(ANSWER_MS);
+  await sendBatch(conn, box, entries);
+  t.equal((await conn.next(ANSWER_MS)).ack?.seq, 4, 'resend acknowledged again');
+  await conn.next(ANSWER_MS);
+  t.equal((await reg.server.store.counts()).entries, 4);
+  const forged = { ...entries[2], data: { sessionId: 'other' } } as JournalEntry;
+  await conn.send({ entry: entryToWire(forged) });
+  await conn.send({
+    head: headToWire(
+      signHead({ source: box.boxId, seq: 4, hash: entries[3]?.hash ?? '' }, box.key),
+    ),
+  });
+  let answer = await conn.next(ANSWER_MS);
+  if (answer.ack) answer = await conn.next(ANSWER_MS);
+  t.equal(answer.nack?.problem, 'hash-mismatch', 'edited content no longer hashes');
+  t.equal(answer.nack?.seq, 3);
+  t.equal((await reg.server.store.counts()).entries, 4, 'nothing merged');
+});
+
+t.test('the first message must be a Hello', async (t) => {
+  const world = await makeRegisterWorld(t);
+  const reg = await startRegister(t, await world.configFile());
+  const box = await world.box('borny-hauts', 'box-borny-01');
+  const [entry] = append(box, 1);
+  if (!entry) throw new Error('no entry');
+  const conn = rawIngest(t, box.material, reg.port);
+  await conn.send({ entry: entryToWire(entry) });
+  const answer = await conn.next(ANSWER_MS);
+  t.equal(answer.nack?.problem, 'protocol-violation');
+  await streamEnds(conn);
+});
