@@ -63,10 +63,10 @@ async function run(args: string[]): Promise<string> {
   for (const c of register.commands) c.exitOverride();
   const printed: string[] = [];
   const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string | Uint8Array) => {
+  process.stdout.write = (chunk: string | Uint8Array) => {
     printed.push(String(chunk));
     return true;
-  });
+  };
   try {
     await program.parseAsync(['node', 'vigie', 'register', ...args]);
   } finally {

@@ -1,11 +1,7 @@
 import t from 'tap';
 import { PassThrough } from 'node:stream';
 import { isVigieError } from '../../lib/src/errors.js';
-import {
-  hashPassword,
-  parseScryptHash,
-  verifyPassword,
-} from '../../csu/src/viewer/password-hash.js';
+import { hashPassword, parseScryptHash, verifyPassword } from '../../lib/src/web/password-hash.js';
 import { hashPasswordCommand } from '../../csu/src/viewer/hash-password-command.js';
 import { parseViewerConfig } from '../../csu/src/viewer/viewer-config.js';
 

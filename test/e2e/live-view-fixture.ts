@@ -14,7 +14,7 @@ import { Logger } from '../../lib/src/log.js';
 import { SimulatedBuilding, type SimulatedBuildingOptions } from '../../sim/src/building.js';
 import { simAnnex } from '../../sim/src/annex.js';
 import { RtspSimulator } from '../../sim/src/rtsp-server.js';
-import { hashPassword } from '../../csu/src/viewer/password-hash.js';
+import { hashPassword } from '../../lib/src/web/password-hash.js';
 import { parseViewerConfig } from '../../csu/src/viewer/viewer-config.js';
 import { ViewerServer } from '../../csu/src/viewer/viewer-server.js';
 import { openSession } from '../../central/src/console/op-actions.js';

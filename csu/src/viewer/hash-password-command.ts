@@ -6,7 +6,11 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { VigieError } from '../../../lib/src/errors.js';
-import { DEFAULT_SCRYPT_PARAMS, hashPassword, type ScryptParams } from './password-hash.js';
+import {
+  DEFAULT_SCRYPT_PARAMS,
+  hashPassword,
+  type ScryptParams,
+} from '../../../lib/src/web/password-hash.js';
 
 export interface HashPasswordCommandOptions {
   input?: Readable & { isTTY?: boolean; setRawMode?: (mode: boolean) => unknown }; // default process.stdin

@@ -10,5 +10,9 @@ export {
   type ApprovedViewer,
 } from './viewer-config.js';
 export { hashPasswordCommand, type HashPasswordCommandOptions } from './hash-password-command.js';
-export { hashPassword, verifyPassword, DEFAULT_SCRYPT_PARAMS } from './password-hash.js';
-export { SYSTEM_VIEWER_CLOCK, type ViewerClock } from './viewer-clock.js';
+export {
+  hashPassword,
+  verifyPassword,
+  DEFAULT_SCRYPT_PARAMS,
+} from '../../../lib/src/web/password-hash.js';
+export { SYSTEM_WEB_CLOCK, type WebClock } from '../../../lib/src/web/web-clock.js';

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { parseOrThrow } from '../../../lib/src/schema.js';
-import { parseScryptHash } from './password-hash.js';
+import { parseScryptHash } from '../../../lib/src/web/password-hash.js';
 
 const ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 

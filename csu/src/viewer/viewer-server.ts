@@ -14,14 +14,26 @@ import { VigieError } from '../../../lib/src/errors.js';
 import { readTextFile } from '../../../lib/src/files.js';
 import type { Logger } from '../../../lib/src/log.js';
 import type { LiveSessions, Viewer } from '../live-sessions.js';
-import { cookie, parseCookies, readForm, redirect, sameOrigin, send } from './http-util.js';
-import { LoginLimiter } from './login-limiter.js';
-import { LoginSessions, randomToken, tokensEqual, type LoginSession } from './login-sessions.js';
+import {
+  cookie,
+  parseCookies,
+  readForm,
+  redirect,
+  sameOrigin,
+  send,
+} from '../../../lib/src/web/http-util.js';
+import { LoginLimiter } from '../../../lib/src/web/login-limiter.js';
+import {
+  LoginSessions,
+  randomToken,
+  tokensEqual,
+  type LoginSession,
+} from '../../../lib/src/web/login-sessions.js';
 import { MediaBridge } from './media-bridge.js';
-import { verifyPassword } from './password-hash.js';
+import { verifyPassword } from '../../../lib/src/web/password-hash.js';
 import { PLAYER_JS } from './static/player-script.js';
 import { VIEWER_CSS } from './static/viewer-css.js';
-import { SYSTEM_VIEWER_CLOCK, type ViewerClock } from './viewer-clock.js';
+import { SYSTEM_WEB_CLOCK, type WebClock } from '../../../lib/src/web/web-clock.js';
 import { isWithinValidity, type ApprovedViewer, type ViewerConfig } from './viewer-config.js';
 import * as pages from './viewer-pages.js';
 
@@ -35,7 +47,7 @@ export interface ViewerServerOptions {
   config: ViewerConfig;
   live: LiveSessions;
   log: Logger;
-  clock?: ViewerClock; // default: Date.now and performance.now
+  clock?: WebClock; // default: Date.now and performance.now
 }
 
 interface Authenticated {
@@ -44,7 +56,7 @@ interface Authenticated {
 }
 
 export class ViewerServer {
-  readonly #clock: ViewerClock;
+  readonly #clock: WebClock;
   readonly #logins: LoginSessions;
   readonly #limiter: LoginLimiter;
   readonly #bridges = new Set<MediaBridge>();
@@ -55,7 +67,7 @@ export class ViewerServer {
   #stopped = false;
 
   constructor(readonly options: ViewerServerOptions) {
-    this.#clock = options.clock ?? SYSTEM_VIEWER_CLOCK;
+    this.#clock = options.clock ?? SYSTEM_WEB_CLOCK;
     const { config } = options;
     this.#logins = new LoginSessions({
       ttlSec: config.sessionTtlSec,

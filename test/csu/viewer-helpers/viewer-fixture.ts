@@ -12,13 +12,13 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Test } from 'tap';
 import { Logger } from '../../../lib/src/log.js';
-import { hashPassword } from '../../../csu/src/viewer/password-hash.js';
+import { hashPassword } from '../../../lib/src/web/password-hash.js';
 import {
   parseViewerConfig,
   type ViewerConfigInput,
 } from '../../../csu/src/viewer/viewer-config.js';
 import { ViewerServer } from '../../../csu/src/viewer/viewer-server.js';
-import type { ViewerClock } from '../../../csu/src/viewer/viewer-clock.js';
+import type { WebClock } from '../../../lib/src/web/web-clock.js';
 import { FakeLiveSessions } from './fake-live-sessions.js';
 import type { TestMedia } from './fmp4.js';
 
@@ -48,7 +48,7 @@ export interface ViewerFixture {
   live: FakeLiveSessions;
   logLines: string[];
   /** advanceMs moves both clocks; stepWallMs only the wall clock (a clock step). */
-  clock: ViewerClock & { advanceMs(ms: number): void; stepWallMs(ms: number): void };
+  clock: WebClock & { advanceMs(ms: number): void; stepWallMs(ms: number): void };
 }
 
 export async function startViewer(

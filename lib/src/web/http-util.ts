@@ -1,6 +1,8 @@
 /**
- * Small HTTP helpers for the viewer: cookies, bounded form bodies, the
- * security headers every response carries.
+ * Small HTTP helpers for our web pages (the centre's viewer, the register's
+ * page): cookies, bounded form bodies, the security headers every response
+ * carries. The default CSP is the viewer's; a page that plays no media sends
+ * a stricter one through `send`'s headers.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 

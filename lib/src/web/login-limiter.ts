@@ -4,13 +4,13 @@
  * guessing costs the attacker time and costs the relay no scrypt. The tables
  * are bounded: beyond `maxKeys` the oldest entries go.
  */
-import type { ViewerClock } from './viewer-clock.js';
+import type { WebClock } from './web-clock.js';
 
 export interface LoginLimiterOptions {
   maxFailuresPerViewer: number;
   maxFailuresPerIp: number;
   windowSec: number;
-  clock: ViewerClock;
+  clock: WebClock;
   maxKeys?: number; // default 10_000 per table
 }
 

@@ -5,7 +5,7 @@
  * timeout, on logout, or when the relay stops; a restart logs everyone out.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import type { ViewerClock } from './viewer-clock.js';
+import type { WebClock } from './web-clock.js';
 
 export interface LoginSession {
   readonly id: string;
@@ -18,7 +18,7 @@ export interface LoginSession {
 export interface LoginSessionsOptions {
   ttlSec: number;
   idleTimeoutSec: number;
-  clock: ViewerClock;
+  clock: WebClock;
   maxSessions?: number; // default 10_000; the oldest login goes first beyond it
 }
 
