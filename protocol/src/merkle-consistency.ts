@@ -1,9 +1,13 @@
 /**
  * RFC 9162 §2.1.3 inclusion proofs and §2.1.4 consistency proofs over the
- * register's Merkle tree (checkpoint.ts). Subtree hashes come from
- * `merkleRoot` itself; the only hash written here is the interior node
- * HASH(0x01 || left || right) the verification algorithms need, checked
- * against `merkleRoot` by the tests.
+ * register's Merkle tree (checkpoint.ts).
+ *
+ * One generator, two oracles. A proof is planned first: which complete
+ * subtrees (level, index) it needs, and how their hashes combine (every
+ * subtree of the RFC's tree is a run of complete subtrees, largest first).
+ * Then an oracle gives those hashes: `merkleRoot` over a leaf array here (the
+ * reference, exhaustively tested), or the register's stored node table
+ * (central/src/register/merkle-nodes.ts: O(log n) lookups for any size).
  *
  * Proof generation throws a RangeError on sizes that make no sense (a caller
  * bug); verification never throws and answers false to anything malformed.
@@ -14,7 +18,7 @@ import { merkleRoot } from './checkpoint.js';
 export const MERKLE_HASH_BYTES = 32;
 
 /** MTH({}) = SHA-256 of the empty string (RFC 9162 §2.1.1). */
-const EMPTY_ROOT = merkleRoot([]);
+export const EMPTY_ROOT = merkleRoot([]);
 
 /** HASH(0x00 || leaf), taken from merkleRoot so it cannot drift. */
 export function leafHash(leaf: Uint8Array): Buffer {
@@ -22,7 +26,7 @@ export function leafHash(leaf: Uint8Array): Buffer {
 }
 
 /** HASH(0x01 || left || right), RFC 9162 §2.1.1. */
-function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
+export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
   return createHash('sha256')
     .update(Buffer.from([1]))
     .update(left)
@@ -58,6 +62,124 @@ export function maxProofLength(n: number): number {
   return 2 * Math.ceil(Math.log2(Math.max(n, 1))) + 2;
 }
 
+/** A complete subtree: the 2^level leaves from index * 2^level. */
+export interface SubtreeId {
+  readonly level: number;
+  readonly index: number;
+}
+
+/** The complete subtrees a proof (or a root) needs, and how their hashes combine. */
+export interface MerklePlan {
+  readonly subtrees: readonly SubtreeId[];
+  /** The proof from the subtrees' hashes, given in `subtrees` order. */
+  assemble(hashes: readonly Uint8Array[]): Buffer[];
+}
+
+/** Leaves [start, end) of an RFC subtree as complete subtrees, largest (leftmost) first. */
+export function rangeSubtrees(start: number, end: number): SubtreeId[] {
+  const out: SubtreeId[] = [];
+  let at = start;
+  while (at < end) {
+    let size = 1;
+    while (size * 2 <= end - at) size *= 2;
+    // In the RFC tree every such run starts aligned on its size (split points are powers of two).
+    if (at % size !== 0) throw new RangeError(`leaves ${start}..${end} are not an RFC subtree`);
+    out.push({ level: Math.log2(size), index: at / size });
+    at += size;
+  }
+  return out;
+}
+
+/** Leaves in the subtree `id`: [first, end). */
+export function subtreeLeaves(id: SubtreeId): { first: number; end: number } {
+  const size = 2 ** id.level;
+  return { first: id.index * size, end: (id.index + 1) * size };
+}
+
+/** MTH of a range from its complete subtrees' hashes: each one is the left child of the rest. */
+function foldRange(hashes: readonly Uint8Array[]): Buffer {
+  let at = hashes.length - 1;
+  let acc: Buffer = Buffer.from(hashes[at] as Uint8Array);
+  while (--at >= 0) acc = nodeHash(hashes[at] as Uint8Array, acc);
+  return acc;
+}
+
+/** A plan whose every proof element is MTH of one range of leaves. */
+function planOfRanges(ranges: readonly (readonly [number, number])[]): MerklePlan {
+  const perRange = ranges.map(([a, b]) => rangeSubtrees(a, b));
+  return {
+    subtrees: perRange.flat(),
+    assemble(hashes) {
+      if (hashes.length !== perRange.reduce((n, r) => n + r.length, 0)) {
+        throw new RangeError(`the plan needs ${perRange.flat().length} subtree hashes`);
+      }
+      let at = 0;
+      return perRange.map((r) => foldRange(hashes.slice(at, (at += r.length))));
+    },
+  };
+}
+
+/** MTH(D[size]) as a plan: one element, the root (MTH({}) for size 0). */
+export function rootPlan(size: number): MerklePlan {
+  if (!isSize(size)) throw new RangeError(`tree size ${String(size)} is not a size`);
+  if (size === 0) return { subtrees: [], assemble: () => [Buffer.from(EMPTY_ROOT)] };
+  return planOfRanges([[0, size]]);
+}
+
+/**
+ * PROOF(m, D[n]) of RFC 9162 §2.1.4.1 as a plan; empty when oldSize is 0 or
+ * equal to newSize (nothing to prove).
+ */
+export function consistencyPlan(oldSize: number, newSize: number): MerklePlan {
+  if (!isSize(newSize)) throw new RangeError(`tree size ${String(newSize)} is not a size`);
+  if (!isSize(oldSize) || oldSize > newSize) {
+    throw new RangeError(`old tree size ${String(oldSize)} is not in 0..${newSize}`);
+  }
+  if (oldSize === 0 || oldSize === newSize) return planOfRanges([]);
+  return planOfRanges(subproofRanges(oldSize, 0, newSize, true));
+}
+
+/** SUBPROOF(m, D[start:end], b), RFC 9162 §2.1.4.1, as the ranges whose MTH it lists. */
+function subproofRanges(
+  m: number,
+  start: number,
+  end: number,
+  complete: boolean,
+): [number, number][] {
+  const n = end - start;
+  if (m === n) return complete ? [] : [[start, end]];
+  const k = splitPoint(n);
+  if (m <= k) return [...subproofRanges(m, start, start + k, complete), [start + k, end]];
+  return [...subproofRanges(m - k, start + k, end, false), [start, start + k]];
+}
+
+/** PATH(m, D[n]) of RFC 9162 §2.1.3.1 as a plan. */
+export function inclusionPlan(index: number, treeSize: number): MerklePlan {
+  if (!isSize(treeSize)) throw new RangeError(`tree size ${String(treeSize)} is not a size`);
+  if (!isSize(index) || index >= treeSize) {
+    throw new RangeError(`leaf index ${String(index)} is not in 0..${treeSize - 1}`);
+  }
+  return planOfRanges(pathRanges(index, 0, treeSize));
+}
+
+function pathRanges(m: number, start: number, end: number): [number, number][] {
+  const n = end - start;
+  if (n <= 1) return [];
+  const k = splitPoint(n);
+  if (m < k) return [...pathRanges(m, start, start + k), [start + k, end]];
+  return [...pathRanges(m - k, start + k, end), [start, start + k]];
+}
+
+/** The reference oracle: each complete subtree's hash is merkleRoot of its leaves. */
+export function leafArrayOracle(leaves: readonly Uint8Array[]): (id: SubtreeId) => Buffer {
+  return (id) => {
+    const { first, end } = subtreeLeaves(id);
+    if (end > leaves.length)
+      throw new RangeError(`subtree ${id.level}/${id.index} is past the leaves`);
+    return merkleRoot(leaves.slice(first, end));
+  };
+}
+
 function checkedPrefix(leaves: readonly Uint8Array[], n: number): readonly Uint8Array[] {
   if (!isSize(n) || n > leaves.length) {
     throw new RangeError(`tree size ${String(n)} is not in 0..${leaves.length}`);
@@ -65,31 +187,19 @@ function checkedPrefix(leaves: readonly Uint8Array[], n: number): readonly Uint8
   return leaves.slice(0, n);
 }
 
-/**
- * PROOF(m, D[n]) of RFC 9162 §2.1.4.1 that the tree of the first `oldSize`
- * leaves is a prefix of the tree of the first `newSize` leaves. Empty when
- * oldSize is 0 or equal to newSize (nothing to prove).
- */
+/** Runs a plan with a synchronous oracle. */
+export function runPlan(plan: MerklePlan, oracle: (id: SubtreeId) => Uint8Array): Buffer[] {
+  return plan.assemble(plan.subtrees.map(oracle));
+}
+
+/** PROOF(m, D[n]) over the first `newSize` of `leaves` (the leaf-array oracle). */
 export function consistencyProof(
   leaves: readonly Uint8Array[],
   oldSize: number,
   newSize: number,
 ): Buffer[] {
   const d = checkedPrefix(leaves, newSize);
-  if (!isSize(oldSize) || oldSize > newSize) {
-    throw new RangeError(`old tree size ${String(oldSize)} is not in 0..${newSize}`);
-  }
-  if (oldSize === 0 || oldSize === newSize) return [];
-  return subproof(oldSize, d, true);
-}
-
-/** SUBPROOF(m, D[n], b), RFC 9162 §2.1.4.1. */
-function subproof(m: number, d: readonly Uint8Array[], complete: boolean): Buffer[] {
-  const n = d.length;
-  if (m === n) return complete ? [] : [merkleRoot(d)];
-  const k = splitPoint(n);
-  if (m <= k) return [...subproof(m, d.slice(0, k), complete), merkleRoot(d.slice(k))];
-  return [...subproof(m - k, d.slice(k), false), merkleRoot(d.slice(0, k))];
+  return runPlan(consistencyPlan(oldSize, newSize), leafArrayOracle(d));
 }
 
 /**
@@ -150,18 +260,7 @@ export function inclusionProof(
   treeSize: number,
 ): Buffer[] {
   const d = checkedPrefix(leaves, treeSize);
-  if (!isSize(index) || index >= treeSize) {
-    throw new RangeError(`leaf index ${String(index)} is not in 0..${treeSize - 1}`);
-  }
-  return path(index, d);
-}
-
-function path(m: number, d: readonly Uint8Array[]): Buffer[] {
-  const n = d.length;
-  if (n <= 1) return [];
-  const k = splitPoint(n);
-  if (m < k) return [...path(m, d.slice(0, k)), merkleRoot(d.slice(k))];
-  return [...path(m - k, d.slice(k)), merkleRoot(d.slice(0, k))];
+  return runPlan(inclusionPlan(index, treeSize), leafArrayOracle(d));
 }
 
 /**

@@ -120,3 +120,61 @@ export function judgeHead(
   }
   return { kind: 'accept', head };
 }
+
+/** What a batch does to the register, decided before anything is written. */
+export interface BatchVerdict {
+  /** Entries to store, in seq order. */
+  readonly accepted: readonly JournalEntry[];
+  readonly duplicates: number;
+  /** Refused entries and head, with what was received. */
+  readonly refused: readonly { readonly raw: unknown; readonly refusal: Refusal }[];
+  readonly head: HeadVerdict;
+  readonly lastAcked: Acked | null;
+}
+
+/** Stable sort by claimed seq; what claims none stays first, to be judged malformed. */
+export function sortBySeq(entries: readonly unknown[]): unknown[] {
+  return [...entries].sort((a, b) => (claimedSeq(a) ?? -1) - (claimedSeq(b) ?? -1));
+}
+
+/** The seqs a batch claims (entries and head): what the store reads before judging. */
+export function claimedSeqs(entries: readonly unknown[], head: unknown): number[] {
+  const seqs = new Set<number>();
+  for (const raw of [...entries, head]) {
+    const seq = claimedSeq(raw);
+    if (seq !== null) seqs.add(seq);
+  }
+  return [...seqs];
+}
+
+/**
+ * Judges a whole batch (sorted by seq: transport may reorder) against the
+ * source's last accepted entry and the stored hashes of the seqs it claims
+ * (`stored`, hex). Pure: the stores read before and write after.
+ */
+export function judgeBatch(
+  batch: { readonly source: string; readonly entries: readonly unknown[]; readonly head?: unknown },
+  boxKey: KeyObject,
+  last: Acked | null,
+  stored: ReadonlyMap<number, string>,
+): BatchVerdict {
+  const known = new Map(stored);
+  const storedHash = (seq: number): string | undefined => known.get(seq);
+  const accepted: JournalEntry[] = [];
+  const refused: { raw: unknown; refusal: Refusal }[] = [];
+  let duplicates = 0;
+  let lastAcked = last;
+  for (const raw of sortBySeq(batch.entries)) {
+    const verdict = judgeEntry(raw, { source: batch.source, boxKey, last: lastAcked, storedHash });
+    if (verdict.kind === 'duplicate') duplicates++;
+    else if (verdict.kind === 'refuse') refused.push({ raw, refusal: verdict });
+    else {
+      accepted.push(verdict.entry);
+      known.set(verdict.entry.seq, verdict.entry.hash);
+      lastAcked = { seq: verdict.entry.seq, hash: verdict.entry.hash };
+    }
+  }
+  const head = judgeHead(batch.head, batch.source, boxKey, storedHash);
+  if (head.kind === 'refuse') refused.push({ raw: batch.head, refusal: head });
+  return { accepted, duplicates, refused, head, lastAcked };
+}

@@ -1,143 +1,358 @@
 /**
- * The central register's storage core (issue 6): every box's journal entries,
- * stored once per (source, seq), in one SQLite file.
+ * The central register in one SQLite file (issue 6): the `RegisterStore` of
+ * register-port.ts. Internals are synchronous better-sqlite3; the interface is
+ * async so that PostgreSQL (postgres-register-store.ts) fits the same suite.
  *
- * - ingest() judges a box's batch entry by entry (register-judge.ts): an
- *   identical resend changes nothing; a conflict, a gap or a broken link is not
- *   stored with the entries but kept as evidence and reported as a problem code,
- *   never merged. The head closing the batch is checked with the box's
- *   certificate key and kept. One batch is one IMMEDIATE transaction: with WAL
- *   and synchronous=FULL the acknowledgement returned is on disk.
- * - checkpoint() signs the Merkle tree head over every accepted entry hash in
- *   ingestion order (protocol/src/checkpoint.ts, RFC 9162), one per tree size.
- * - verifyAll() re-checks everything from the rows (register-verify.ts).
- *
- * Not wired yet: the gRPC ingest, the box's outbox and the CLI (docs/register.md).
+ * - ingest() judges a source's batch (register-judge.ts) in one IMMEDIATE
+ *   transaction: accepted entries get the next leaf numbers and the Merkle
+ *   nodes they complete (merkle-nodes.ts); refusals are kept as evidence; with
+ *   WAL and synchronous=FULL the acknowledgement returned is on disk.
+ * - checkpoint() signs the root of the frontier, consistencyProof() reads
+ *   O(log n) stored nodes: neither recomputes the tree.
+ * - verifyAll() streams the whole file from a read-only connection of its own
+ *   (register-verify.ts), one snapshot.
+ * Readers (entries, sources, annotations, access log) are in
+ * sqlite-register-readers.ts.
  */
 import type Database from 'better-sqlite3';
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import { VigieError } from '../../../lib/src/errors.js';
-import type { Logger } from '../../../lib/src/log.js';
 import { canonicalJson } from '../../../protocol/src/canonical-json.js';
-import { merkleRoot, signCheckpoint, type Checkpoint } from '../../../protocol/src/checkpoint.js';
+import type { Checkpoint } from '../../../protocol/src/checkpoint.js';
 import type { JournalEntry } from '../../../protocol/src/journal-entry.js';
 import { headKeyKind } from '../../../protocol/src/journal-head.js';
-import { openRegisterDatabase } from './register-database.js';
-import { claimedSeq, judgeEntry, judgeHead, type Refusal } from './register-judge.js';
 import {
+  consistencyPlan,
+  type MerklePlan,
+  type SubtreeId,
+} from '../../../protocol/src/merkle-consistency.js';
+import {
+  MerkleFrontier,
+  nodeFetch,
+  nodeHashes,
+  nodeKey,
+  STORED_MIN_LEVEL,
+} from './merkle-nodes.js';
+import { openRegisterDatabase, openRegisterReadonly } from './register-database.js';
+import {
+  checkRegisterKey,
+  ingestResult,
+  newCheckpoint,
+  refusedBatch,
+  registerDamaged,
+  spkiOf,
+  unwritable,
+  type RegisterCommonOptions,
+} from './register-ingest.js';
+import { claimedSeqs, judgeBatch, type BatchVerdict } from './register-judge.js';
+import type {
+  AccessInput,
+  AccessRecord,
+  Annotation,
+  AnnotationInput,
+  EntryQuery,
+  IngestBatch,
+  IngestResult,
+  PurgeRecord,
+  RegisterCounts,
+  RegisterStore,
+  SourceIdentity,
+  SourceRecord,
+  VerifyOptions,
+} from './register-port.js';
+import {
+  CHECKPOINT_COLUMNS,
+  checkpointToRow,
   ENTRY_COLUMNS,
   entryToRow,
+  EVIDENCE_COLUMNS,
+  evidenceRow,
   HEAD_COLUMNS,
   headToRow,
-  rawJson,
-  rowToEntry,
+  rowToCheckpoint,
   type Acked,
+  type CheckpointRow,
   type EntryRow,
   type EvidenceRecord,
   type HeadRow,
-  type RegisterProblem,
 } from './register-rows.js';
-import {
-  CHECKPOINT_COLUMNS,
-  rowToCheckpoint,
-  verifyRegister,
-  type BoxKeyLookup,
-  type RegisterVerifyReport,
-} from './register-verify.js';
+import { SqliteRegisterReaders } from './sqlite-register-readers.js';
+import { verifyRegister, type RegisterVerifyReport } from './register-verify.js';
+import { sqliteSnapshot } from './sqlite-verify-snapshot.js';
 
-export interface SqliteRegisterStoreOptions {
+export interface SqliteRegisterStoreOptions extends RegisterCommonOptions {
   /** The register's database file. */
   readonly file: string;
-  /** The register's Ed25519 private key: it signs checkpoints (checkpoint.ts). */
-  readonly registerKey: KeyObject;
-  /** The key id written in every checkpoint. */
-  readonly kid: string;
-  readonly clocks: { wallNowMs(): number };
-  readonly logger?: Logger;
-}
-
-export interface IngestBatch {
-  /** The box that sent the batch, as its mTLS certificate names it. */
-  readonly source: string;
-  /** Journal entries in ascending seq; received data, judged one by one. */
-  readonly entries: readonly unknown[];
-  /** The box-signed head closing the batch, if any. */
-  readonly head?: unknown;
-  /** The public key of the box's certificate (ECDSA P-256 or Ed25519). */
-  readonly boxKey: KeyObject;
-}
-
-export interface IngestResult {
-  /** Entries newly stored by this batch. */
-  readonly accepted: number;
-  /** Entries already stored identically (resends): nothing changed. */
-  readonly duplicates: number;
-  /** Where the box stands now: acknowledge this, resume after it. */
-  readonly lastAcked: Acked | null;
-  /** 'stored' (new), 'known' (already stored), 'none' (no head), 'refused' (see problems). */
-  readonly head: 'stored' | 'known' | 'none' | 'refused';
-  /** Everything refused, each also kept in the evidence table. */
-  readonly problems: readonly RegisterProblem[];
-}
-
-export interface RegisterCounts {
-  readonly entries: number;
-  readonly heads: number;
-  readonly evidence: number;
-  readonly checkpoints: number;
 }
 
 type LastRow = [seq: number, hash: Buffer];
-type EvidenceRow = [
-  source: string,
-  seq: number | null,
-  reason: string,
-  message: string,
-  raw: string,
-  rawSha256: Buffer,
-  receivedMs: number,
-];
 
-export class SqliteRegisterStore {
+export class SqliteRegisterStore implements RegisterStore {
+  readonly backend = 'sqlite' as const;
   readonly #options: SqliteRegisterStoreOptions;
   #db: Database.Database | null = null;
+  #readers: SqliteRegisterReaders | null = null;
+  /** The tree's right edge, kept between batches; null when it must be read again. */
+  #frontier: MerkleFrontier | null = null;
 
   constructor(options: SqliteRegisterStoreOptions) {
     this.#options = options;
   }
 
-  /** Creates or opens the file; throws `register-invalid` for a foreign or newer file. */
-  open(): void {
-    if (this.#db) return;
-    if (this.#options.registerKey.asymmetricKeyType !== 'ed25519') {
-      throw new VigieError(
-        'register-key-unsupported',
-        `checkpoints are signed with Ed25519; this is a ${this.#options.registerKey.asymmetricKeyType ?? 'non-asymmetric'} key`,
-      );
-    }
-    this.#db = openRegisterDatabase(this.#options.file);
+  get file(): string {
+    return this.#options.file;
   }
 
-  close(): void {
+  open(): Promise<void> {
+    try {
+      if (!this.#db) {
+        checkRegisterKey(this.#options.registerKey);
+        this.#db = openRegisterDatabase(this.#options.file);
+        this.#readers = new SqliteRegisterReaders(this.#db, this.#options.clocks);
+      }
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  close(): Promise<void> {
     const db = this.#db;
     this.#db = null;
+    this.#readers = null;
+    this.#frontier = null;
     db?.close();
+    return Promise.resolve();
   }
 
-  /** Judges and stores one box's batch in one durable transaction (see the file comment). */
-  ingest(batch: IngestBatch): IngestResult {
-    headKeyKind(batch.boxKey); // journal-key-unsupported: a caller's mistake, not evidence
-    const db = this.#requireDb();
+  rememberSource(identity: SourceIdentity): Promise<void> {
+    return this.#write('remember a source', (db) => {
+      const now = this.#options.clocks.wallNowMs();
+      db.prepare(
+        'INSERT OR IGNORE INTO sources (source, kind, site, first_seen_ms) VALUES (?, ?, ?, ?)',
+      ).run(identity.source, identity.kind, identity.site, now);
+      db.prepare(
+        `INSERT OR IGNORE INTO source_keys (source, spki_der, cert_sha256, first_seen_ms)
+         VALUES (?, ?, ?, ?)`,
+      ).run(identity.source, identity.spkiDer, identity.certSha256, now);
+    });
+  }
+
+  ingest(batch: IngestBatch): Promise<IngestResult> {
+    return this.#write(`ingest a batch from ${batch.source}`, (db) => {
+      headKeyKind(batch.boxKey); // journal-key-unsupported: a caller's mistake, not evidence
+      return this.#ingest(db, batch);
+    });
+  }
+
+  lastAcked(source: string): Promise<Acked | null> {
+    return this.#read(() => this.#lastAcked(this.#requireDb(), source));
+  }
+
+  checkpoint(): Promise<Checkpoint> {
+    return this.#write('sign a checkpoint', (db) => {
+      const size = treeSize(db);
+      const stored = db
+        .prepare<[number], CheckpointRow>(
+          `SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints WHERE tree_size = ?`,
+        )
+        .raw()
+        .get(size);
+      if (stored) return rowToCheckpoint(stored);
+      const checkpoint = newCheckpoint(size, this.#frontierAt(db, size).root(), this.#options);
+      db.prepare(`INSERT INTO checkpoints (${CHECKPOINT_COLUMNS}) VALUES (?, ?, ?, ?, ?)`).run(
+        ...checkpointToRow(checkpoint),
+      );
+      return checkpoint;
+    });
+  }
+
+  consistencyProof(oldSize: number, newSize: number): Promise<Buffer[]> {
+    return this.#read(() => {
+      const db = this.#requireDb();
+      const size = treeSize(db);
+      if (newSize > size) {
+        throw new RangeError(`tree size ${newSize} is past the register's ${size}`);
+      }
+      return this.#run(db, consistencyPlan(oldSize, newSize));
+    });
+  }
+
+  async verifyAll(options: VerifyOptions = {}): Promise<RegisterVerifyReport> {
+    this.#requireDb();
+    const db = openRegisterReadonly(this.#options.file);
     try {
-      return db.transaction(() => this.#ingest(db, batch)).immediate();
-    } catch (err) {
-      throw this.#unwritable(`ingest a batch from ${batch.source}`, err);
+      db.exec('BEGIN');
+      const report = await verifyRegister(
+        sqliteSnapshot(db),
+        createPublicKey(this.#options.registerKey),
+        options.onProgress,
+      );
+      db.exec('COMMIT');
+      return report;
+    } finally {
+      db.close();
     }
   }
 
-  /** The last accepted entry of `source`: where its box resumes. */
-  lastAcked(source: string): Acked | null {
-    const row = this.#requireDb()
+  entries(query: EntryQuery): AsyncIterable<JournalEntry> {
+    return this.#requireReaders().entries(query);
+  }
+
+  /** A read on the open database; a throw becomes a rejection. */
+  #read<T>(work: (readers: SqliteRegisterReaders) => T): Promise<T> {
+    try {
+      return Promise.resolve(work(this.#requireReaders()));
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  sources(): Promise<SourceRecord[]> {
+    return this.#read((readers) => readers.sources());
+  }
+
+  evidence(source?: string): Promise<EvidenceRecord[]> {
+    return this.#read((readers) => readers.evidence(source));
+  }
+
+  counts(): Promise<RegisterCounts> {
+    return this.#read((readers) => readers.counts());
+  }
+
+  annotate(input: AnnotationInput): Promise<Annotation> {
+    return this.#write('annotate', () => this.#requireReaders().annotate(input));
+  }
+
+  annotations(sessionIds?: readonly string[]): Promise<Annotation[]> {
+    return this.#read((readers) => readers.annotations(sessionIds));
+  }
+
+  recordAccess(input: AccessInput): Promise<AccessRecord> {
+    return this.#write('record an access', () => this.#requireReaders().recordAccess(input));
+  }
+
+  accessLog(range: { fromMs?: number; toMs?: number }): Promise<AccessRecord[]> {
+    return this.#read((readers) => readers.accessLog(range));
+  }
+
+  purgeAccessLog(beforeMs: number, who: string): Promise<PurgeRecord> {
+    return this.#write('purge the access log', () =>
+      this.#requireReaders().purgeAccessLog(beforeMs, who),
+    );
+  }
+
+  purges(): Promise<PurgeRecord[]> {
+    return this.#read((readers) => readers.purges());
+  }
+
+  /** One IMMEDIATE transaction; on failure the cached frontier is dropped (rolled back). */
+  #write<T>(what: string, work: (db: Database.Database) => T): Promise<T> {
+    try {
+      const db = this.#requireDb();
+      return Promise.resolve(db.transaction(() => work(db)).immediate());
+    } catch (err) {
+      this.#frontier = null;
+      return Promise.reject(unwritable(what, this.#options.file, err));
+    }
+  }
+
+  #ingest(db: Database.Database, batch: IngestBatch): IngestResult {
+    const { source } = batch;
+    const last = this.#lastAcked(db, source);
+    const known = db
+      .prepare<[string, Buffer], number>(
+        'SELECT 1 FROM source_keys WHERE source = ? AND spki_der = ?',
+      )
+      .pluck()
+      .get(source, spkiOf(batch.boxKey));
+    const verdict: BatchVerdict = known
+      ? judgeBatch(batch, batch.boxKey, last, this.#storedHashes(db, source, batch))
+      : refusedBatch(batch, last);
+    this.#append(db, verdict.accepted);
+    const now = this.#options.clocks.wallNowMs();
+    const keep = db.prepare(
+      `INSERT OR IGNORE INTO evidence (${EVIDENCE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
+    for (const { raw, refusal } of verdict.refused)
+      keep.run(...evidenceRow(source, raw, refusal, now));
+    let headStored = false;
+    if (verdict.head.kind === 'accept') {
+      headStored =
+        db
+          .prepare<HeadRow>(`INSERT OR IGNORE INTO heads (${HEAD_COLUMNS}) VALUES (?, ?, ?, ?)`)
+          .run(...headToRow(verdict.head.head)).changes > 0;
+    }
+    return ingestResult(source, verdict, headStored, this.#options.logger);
+  }
+
+  #storedHashes(db: Database.Database, source: string, batch: IngestBatch): Map<number, string> {
+    const get = db
+      .prepare<[string, number], Buffer>('SELECT hash FROM entries WHERE source = ? AND seq = ?')
+      .pluck();
+    const stored = new Map<number, string>();
+    for (const seq of claimedSeqs(batch.entries, batch.head)) {
+      const hash = get.get(source, seq);
+      if (hash) stored.set(seq, hash.toString('hex'));
+    }
+    return stored;
+  }
+
+  /** Accepted entries at the next leaves, with the Merkle nodes they complete. */
+  #append(db: Database.Database, entries: readonly JournalEntry[]): void {
+    if (entries.length === 0) return;
+    const frontier = this.#frontierAt(db, treeSize(db));
+    const insert = db.prepare<[number, ...EntryRow]>(
+      `INSERT INTO entries (leaf, ${ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const insertNode = db.prepare<[number, number, Buffer]>(
+      'INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)',
+    );
+    for (const entry of entries) {
+      const row = entryToRow(entry, canonicalJson(entry.data));
+      insert.run(frontier.size, ...row);
+      frontier.append(row[7], (node) => {
+        if (node.level >= STORED_MIN_LEVEL) insertNode.run(node.level, node.index, node.hash);
+      });
+    }
+  }
+
+  /** The frontier at `size`: the cached one, or O(log n) stored nodes read again. */
+  #frontierAt(db: Database.Database, size: number): MerkleFrontier {
+    if (this.#frontier?.size !== size) {
+      this.#frontier = null;
+      this.#frontier = MerkleFrontier.of(size, this.#subtreeHashes(db, MerkleFrontier.plan(size)));
+    }
+    return this.#frontier;
+  }
+
+  #run(db: Database.Database, plan: MerklePlan): Buffer[] {
+    return plan.assemble(this.#subtreeHashes(db, plan.subtrees));
+  }
+
+  #subtreeHashes(db: Database.Database, ids: readonly SubtreeId[]): Buffer[] {
+    const fetch = nodeFetch(ids);
+    const node = db
+      .prepare<[number, number], Buffer>(
+        'SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?',
+      )
+      .pluck();
+    const leaf = db.prepare<[number], Buffer>('SELECT hash FROM entries WHERE leaf = ?').pluck();
+    const stored = new Map<string, Buffer>();
+    for (const id of fetch.stored) {
+      const hash = node.get(id.level, id.index);
+      if (hash) stored.set(nodeKey(id), hash);
+    }
+    const leaves = new Map<number, Buffer>();
+    for (const n of fetch.leaves) {
+      const hash = leaf.get(n);
+      if (hash) leaves.set(n, hash);
+    }
+    return nodeHashes(ids, stored, leaves, registerDamaged(this.#options.file));
+  }
+
+  #lastAcked(db: Database.Database, source: string): Acked | null {
+    const row = db
       .prepare<[string], LastRow>(
         'SELECT seq, hash FROM entries WHERE source = ? ORDER BY seq DESC LIMIT 1',
       )
@@ -146,194 +361,19 @@ export class SqliteRegisterStore {
     return row ? { seq: row[0], hash: row[1].toString('hex') } : null;
   }
 
-  /**
-   * The signed tree head over every accepted entry. One checkpoint per tree
-   * size: asking again with nothing new returns the stored one unchanged.
-   */
-  checkpoint(): Checkpoint {
-    const db = this.#requireDb();
-    try {
-      return db.transaction(() => this.#checkpoint(db)).immediate();
-    } catch (err) {
-      throw this.#unwritable('sign a checkpoint', err);
-    }
-  }
-
-  /** Every chain and checkpoint re-checked from the rows; each problem with its position. */
-  verifyAll(boxKeys: BoxKeyLookup): RegisterVerifyReport {
-    return verifyRegister(this.#requireDb(), boxKeys, createPublicKey(this.#options.registerKey));
-  }
-
-  /** A box's accepted entries in seq order (readers, tests). */
-  entriesOf(source: string): JournalEntry[] {
-    return this.#requireDb()
-      .prepare<[string], EntryRow>(
-        `SELECT ${ENTRY_COLUMNS} FROM entries WHERE source = ? ORDER BY seq`,
-      )
-      .raw()
-      .all(source)
-      .map(rowToEntry);
-  }
-
-  /** The evidence kept, oldest first. */
-  evidence(source?: string): EvidenceRecord[] {
-    const rows = this.#requireDb()
-      .prepare<[string | null, string | null], EvidenceRow>(
-        `SELECT source, seq, reason, message, raw, raw_sha256, received_ms FROM evidence
-         WHERE ? IS NULL OR source = ? ORDER BY id`,
-      )
-      .raw()
-      .all(source ?? null, source ?? null);
-    return rows.map(([src, seq, reason, message, raw, , receivedMs]) => ({
-      source: src,
-      seq,
-      reason: reason as EvidenceRecord['reason'],
-      message,
-      raw,
-      receivedMs,
-    }));
-  }
-
-  counts(): RegisterCounts {
-    const db = this.#requireDb();
-    const count = (table: string): number =>
-      db.prepare<[], number>(`SELECT count(*) FROM ${table}`).pluck().get() ?? 0;
-    return {
-      entries: count('entries'),
-      heads: count('heads'),
-      evidence: count('evidence'),
-      checkpoints: count('checkpoints'),
-    };
-  }
-
-  #ingest(db: Database.Database, batch: IngestBatch): IngestResult {
-    const { source, boxKey } = batch;
-    const storedHash = (seq: number): string | undefined =>
-      db
-        .prepare<[string, number], Buffer>('SELECT hash FROM entries WHERE source = ? AND seq = ?')
-        .pluck()
-        .get(source, seq)
-        ?.toString('hex');
-    const insert = db.prepare<EntryRow>(
-      `INSERT INTO entries (${ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    const problems: RegisterProblem[] = [];
-    let last = this.lastAcked(source);
-    let accepted = 0;
-    let duplicates = 0;
-    // Transport may reorder a batch; the chain's order is seq order.
-    for (const raw of sortBySeq(batch.entries)) {
-      const verdict = judgeEntry(raw, { source, boxKey, last, storedHash });
-      if (verdict.kind === 'duplicate') duplicates++;
-      else if (verdict.kind === 'refuse')
-        problems.push(this.#keepEvidence(db, source, raw, verdict));
-      else {
-        insert.run(...entryToRow(verdict.entry, canonicalJson(verdict.entry.data)));
-        last = { seq: verdict.entry.seq, hash: verdict.entry.hash };
-        accepted++;
-      }
-    }
-    const head = this.#ingestHead(db, batch, storedHash, problems);
-    return { accepted, duplicates, lastAcked: last, head, problems };
-  }
-
-  #ingestHead(
-    db: Database.Database,
-    batch: IngestBatch,
-    storedHash: (seq: number) => string | undefined,
-    problems: RegisterProblem[],
-  ): IngestResult['head'] {
-    const verdict = judgeHead(batch.head, batch.source, batch.boxKey, storedHash);
-    if (verdict.kind === 'none') return 'none';
-    if (verdict.kind === 'refuse') {
-      problems.push(this.#keepEvidence(db, batch.source, batch.head, verdict));
-      return 'refused';
-    }
-    const { changes } = db
-      .prepare<HeadRow>(`INSERT OR IGNORE INTO heads (${HEAD_COLUMNS}) VALUES (?, ?, ?, ?)`)
-      .run(...headToRow(verdict.head));
-    return changes > 0 ? 'stored' : 'known';
-  }
-
-  #keepEvidence(
-    db: Database.Database,
-    source: string,
-    raw: unknown,
-    refusal: Refusal,
-  ): RegisterProblem {
-    const json = rawJson(raw);
-    const digest = createHash('sha256').update(json).digest();
-    db.prepare<EvidenceRow>(
-      `INSERT OR IGNORE INTO evidence (source, seq, reason, message, raw, raw_sha256, received_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      source,
-      refusal.seq,
-      refusal.reason,
-      refusal.message,
-      json,
-      digest,
-      this.#options.clocks.wallNowMs(),
-    );
-    this.#options.logger?.warn('register refused a journal entry or head', {
-      source,
-      seq: refusal.seq,
-      reason: refusal.reason,
-    });
-    return { source, seq: refusal.seq, reason: refusal.reason, message: refusal.message };
-  }
-
-  #checkpoint(db: Database.Database): Checkpoint {
-    const leaves = db.prepare<[], Buffer>('SELECT hash FROM entries ORDER BY leaf').pluck().all();
-    const stored = db
-      .prepare<[number], CheckpointRow>(
-        `SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints WHERE tree_size = ?`,
-      )
-      .raw()
-      .get(leaves.length);
-    if (stored) return rowToCheckpoint(stored);
-    const checkpoint = signCheckpoint(
-      {
-        treeSize: leaves.length,
-        rootHash: merkleRoot(leaves).toString('hex'),
-        time: new Date(this.#options.clocks.wallNowMs()).toISOString(),
-        kid: this.#options.kid,
-      },
-      this.#options.registerKey,
-    );
-    db.prepare<CheckpointRow>(
-      `INSERT INTO checkpoints (${CHECKPOINT_COLUMNS}) VALUES (?, ?, ?, ?, ?)`,
-    ).run(
-      checkpoint.treeSize,
-      Buffer.from(checkpoint.rootHash, 'hex'),
-      checkpoint.time,
-      checkpoint.kid,
-      Buffer.from(checkpoint.sig, 'base64url'),
-    );
-    return checkpoint;
-  }
-
   #requireDb(): Database.Database {
     if (!this.#db) throw new VigieError('register-invalid', 'the register is not open');
     return this.#db;
   }
 
-  #unwritable(what: string, err: unknown): VigieError {
-    if (err instanceof VigieError) return err;
-    const message = err instanceof Error ? err.message : String(err);
-    return new VigieError(
-      'register-unwritable',
-      `cannot ${what} in ${this.#options.file}: ${message}`,
-      {
-        cause: err,
-      },
-    );
+  #requireReaders(): SqliteRegisterReaders {
+    this.#requireDb();
+    return this.#readers as SqliteRegisterReaders;
   }
 }
 
-type CheckpointRow = [treeSize: number, rootHash: Buffer, time: string, kid: string, sig: Buffer];
-
-/** Stable sort by claimed seq; what claims none stays first, to be judged malformed. */
-function sortBySeq(entries: readonly unknown[]): unknown[] {
-  return [...entries].sort((a, b) => (claimedSeq(a) ?? -1) - (claimedSeq(b) ?? -1));
+/** Leaves so far: the last leaf number + 1 (leaves are numbered from 0 without gaps). */
+function treeSize(db: Database.Database): number {
+  const last = db.prepare<[], number | null>('SELECT max(leaf) FROM entries').pluck().get();
+  return typeof last === 'number' ? last + 1 : 0;
 }

@@ -1,171 +1,372 @@
 /**
- * Re-checking the whole register file from its rows, trusting nothing the
- * store remembered: every box's chain (links, seq continuity, its signed heads)
- * with the protocol's verifyChain, and every stored checkpoint (signature, and
- * its root hash recomputed from the entries with merkleRoot). Each problem
- * names its position: source and seq for a chain, tree size for a checkpoint.
+ * Re-checking the whole register from its rows, trusting nothing the store
+ * remembered, in one pass over the entries in leaf (ingestion) order, page by
+ * page: memory holds one page, one state per source, the heads and the
+ * checkpoints, never the entries.
+ *
+ * - every source's chain: seq continuity, prevHash links and each entry's own
+ *   hash (EntryHasher: the protocol's hashEntry straight from the stored
+ *   columns), in the order of checks of the protocol's verifyChain, and each
+ *   stored head with ONE signature check under the source's stored keys;
+ * - the Merkle tree: recomputed from the entries (MerkleFrontier), every
+ *   stored node compared, every stored checkpoint's root and signature checked
+ *   when the recount reaches its size.
+ * Each problem names its position: source and seq for a chain (the first break
+ * of that source), level/index for a node, tree size for a checkpoint.
  */
-import type Database from 'better-sqlite3';
 import type { KeyObject } from 'node:crypto';
-import { merkleRoot, verifyCheckpoint, type Checkpoint } from '../../../protocol/src/checkpoint.js';
-import { verifyChain } from '../../../protocol/src/journal-chain.js';
-import type { JournalEntry } from '../../../protocol/src/journal-entry.js';
+import { EntryHasher } from '../../../agent/src/journal/entry-hasher.js';
+import { verifyCheckpoint } from '../../../protocol/src/checkpoint.js';
+import { GENESIS_HASH } from '../../../protocol/src/journal-entry.js';
+import { verifyHead } from '../../../protocol/src/journal-head.js';
+import type { SubtreeId } from '../../../protocol/src/merkle-consistency.js';
+import {
+  MerkleFrontier,
+  nodeKey,
+  STORED_MIN_LEVEL,
+  storedNodeCount,
+  type MerkleNode,
+} from './merkle-nodes.js';
 import {
   ENTRY_COLUMNS,
-  HEAD_COLUMNS,
-  rowToEntry,
+  rowToCheckpoint,
   rowToHead,
+  type CheckpointRow,
   type EntryRow,
   type HeadRow,
   type RegisterProblem,
+  type RegisterProblemCode,
 } from './register-rows.js';
 
 export interface SourceSummary {
   readonly source: string;
   readonly entries: number;
   readonly lastSeq: number | null;
-  /** Highest seq vouched for by a valid box-signed head, null if none. */
+  /** Highest seq vouched for by a valid source-signed head, null if none. */
   readonly vouchedThroughSeq: number | null;
 }
 
 export interface RegisterVerifyReport {
   readonly ok: boolean;
+  /** Entries read and hashed. */
+  readonly entries: number;
+  /** Source-signed heads whose signature was checked (one check each). */
+  readonly headsChecked: number;
   readonly sources: readonly SourceSummary[];
   readonly checkpoints: number;
   readonly problems: readonly RegisterProblem[];
 }
 
-/** The box certificate key of a source, or undefined when the register knows none. */
-export type BoxKeyLookup = (source: string) => KeyObject | undefined;
+/** An entry row in leaf order: the leaf number (0-based), then ENTRY_COLUMNS. */
+export type LeafEntryRow = [leaf: number, ...EntryRow];
+export const LEAF_ENTRY_COLUMNS = `leaf, ${ENTRY_COLUMNS}`;
 
-type CheckpointRow = [treeSize: number, rootHash: Buffer, time: string, kid: string, sig: Buffer];
+/** Rows per page: big enough to amortise a query, small enough for memory. */
+export const VERIFY_PAGE_ROWS = 4096;
+const PROGRESS_EVERY = 65_536;
 
-export const CHECKPOINT_COLUMNS = 'tree_size, root_hash, time, kid, sig';
-
-export function rowToCheckpoint(row: CheckpointRow): Checkpoint {
-  const [treeSize, rootHash, time, kid, sig] = row;
-  return {
-    treeSize,
-    rootHash: rootHash.toString('hex'),
-    time,
-    kid,
-    sig: sig.toString('base64url'),
-  };
+/** What a backend gives the verification, all from one snapshot. */
+export interface VerifySnapshot {
+  /** Every key each source's certificates have had. */
+  keys(): Promise<ReadonlyMap<string, readonly KeyObject[]>>;
+  /** Every stored head, by source then seq. */
+  heads(): Promise<readonly HeadRow[]>;
+  /** Every stored checkpoint, by tree size. */
+  checkpoints(): Promise<readonly CheckpointRow[]>;
+  /** Up to `limit` entries with leaf > afterLeaf, by leaf. */
+  page(afterLeaf: number, limit: number): Promise<readonly LeafEntryRow[]>;
+  /** The stored hashes of these nodes (absent ones left out), by nodeKey. */
+  nodes(ids: readonly SubtreeId[]): Promise<ReadonlyMap<string, Buffer>>;
+  nodeCount(): Promise<number>;
 }
 
-function readEntries(
-  db: Database.Database,
-  source: string,
-): { entries: JournalEntry[]; problem: RegisterProblem | null } {
-  const rows = db
-    .prepare<[string], EntryRow>(
-      `SELECT ${ENTRY_COLUMNS} FROM entries WHERE source = ? ORDER BY seq`,
-    )
-    .raw()
-    .all(source);
-  const entries: JournalEntry[] = [];
-  for (const row of rows) {
-    try {
-      entries.push(rowToEntry(row));
-    } catch (err) {
-      const message = `seq ${row[0]} has data that is not JSON: ${String(err)}`;
-      return { entries, problem: { source, seq: row[0], reason: 'hash-mismatch', message } };
+interface SourceState {
+  readonly source: string;
+  readonly keys: readonly KeyObject[];
+  readonly heads: readonly HeadRow[];
+  nextHead: number;
+  keyInUse: number;
+  entries: number;
+  prevSeq: number;
+  prevHash: Buffer;
+  vouched: number | null;
+  broken: boolean;
+}
+
+const GENESIS = Buffer.from(GENESIS_HASH, 'hex');
+const short = (hash: Buffer): string => `${hash.toString('hex').slice(0, 12)}…`;
+const isHash = (value: unknown): value is Buffer => Buffer.isBuffer(value) && value.length === 32;
+
+/** The one-pass check; a backend feeds it pages (verifyRegister). */
+export class RegisterVerifier {
+  readonly #hasher = new EntryHasher();
+  readonly #frontier = MerkleFrontier.empty();
+  readonly #states = new Map<string, SourceState>();
+  readonly #headsBySource = new Map<string, HeadRow[]>();
+  readonly #keys: ReadonlyMap<string, readonly KeyObject[]>;
+  readonly #checkpoints: readonly CheckpointRow[];
+  readonly #registerKey: KeyObject;
+  readonly #problems: RegisterProblem[] = [];
+  readonly #treeProblems: RegisterProblem[] = [];
+  #nextCheckpoint = 0;
+  #newNodes: MerkleNode[] = [];
+  #nodeMismatches = 0;
+  #leafProblem = false;
+  #headsChecked = 0;
+
+  constructor(
+    keys: ReadonlyMap<string, readonly KeyObject[]>,
+    heads: readonly HeadRow[],
+    checkpoints: readonly CheckpointRow[],
+    registerPublicKey: KeyObject,
+  ) {
+    this.#keys = keys;
+    this.#checkpoints = checkpoints;
+    this.#registerKey = registerPublicKey;
+    for (const head of heads) {
+      const list = this.#headsBySource.get(head[1]) ?? [];
+      list.push(head);
+      this.#headsBySource.set(head[1], list);
+    }
+    this.#checkpointsUpTo(0);
+  }
+
+  get entries(): number {
+    return this.#frontier.size;
+  }
+
+  /** One entry row, in leaf order. */
+  entry(row: LeafEntryRow): void {
+    const [leaf, seq, source, , , , , , hash] = row;
+    if (leaf !== this.#frontier.size && !this.#leafProblem) {
+      this.#leafProblem = true;
+      this.#tree(
+        'leaf-out-of-order',
+        `tree size ${this.#frontier.size}: the next entry has leaf ${leaf} (${source} seq ${seq}): entries removed or moved`,
+      );
+    }
+    const state = this.#state(source);
+    state.entries++;
+    if (!state.broken) this.#checkChain(state, row);
+    this.#frontier.append(isHash(hash) ? hash : Buffer.alloc(32), (node) => {
+      if (node.level >= STORED_MIN_LEVEL) this.#newNodes.push(node);
+    });
+    this.#checkpointsUpTo(this.#frontier.size);
+  }
+
+  /** The nodes the recount completed since the last call: compare them with the stored ones. */
+  takeNodes(): MerkleNode[] {
+    const nodes = this.#newNodes;
+    this.#newNodes = [];
+    return nodes;
+  }
+
+  checkNodes(nodes: readonly MerkleNode[], stored: ReadonlyMap<string, Buffer>): void {
+    for (const node of nodes) {
+      const hash = stored.get(nodeKey(node));
+      if (hash?.equals(node.hash)) continue;
+      if (this.#nodeMismatches++ === 0) {
+        const what = hash
+          ? `is ${short(hash)}, the entries give ${short(node.hash)}`
+          : 'is missing';
+        this.#tree('merkle-node-mismatch', `Merkle node ${nodeKey(node)} ${what}`);
+      }
     }
   }
-  return { entries, problem: null };
-}
 
-function verifySource(
-  db: Database.Database,
-  source: string,
-  boxKey: KeyObject | undefined,
-): { summary: SourceSummary; problem: RegisterProblem | null } {
-  const { entries, problem: unreadable } = readEntries(db, source);
-  const heads = db
-    .prepare<[string], HeadRow>(`SELECT ${HEAD_COLUMNS} FROM heads WHERE source = ? ORDER BY seq`)
-    .raw()
-    .all(source)
-    .map(rowToHead);
-  const lastSeq = entries[entries.length - 1]?.seq ?? null;
-  const summary = { source, entries: entries.length, lastSeq, vouchedThroughSeq: null };
-  if (!boxKey) {
-    const message = `no certificate key known for ${source}: its heads cannot be checked`;
-    return { summary, problem: { source, seq: null, reason: 'box-key-unknown', message } };
-  }
-  const result = verifyChain(entries, heads, boxKey);
-  if (!result.ok) {
-    // A row unreadable before the first chain break is the earlier position.
-    const chain = { source, seq: result.seq, reason: result.problem, message: result.message };
-    const first =
-      unreadable && (result.seq === null || (unreadable.seq ?? 0) <= result.seq)
-        ? unreadable
-        : chain;
-    return { summary, problem: first };
-  }
-  if (unreadable) return { summary, problem: unreadable };
-  return { summary: { ...summary, vouchedThroughSeq: result.vouchedThroughSeq }, problem: null };
-}
-
-function verifyCheckpoints(
-  db: Database.Database,
-  registerKey: KeyObject,
-): { count: number; problems: RegisterProblem[] } {
-  const leaves = db.prepare<[], Buffer>('SELECT hash FROM entries ORDER BY leaf').pluck().all();
-  const checkpoints = db
-    .prepare<[], CheckpointRow>(`SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints ORDER BY tree_size`)
-    .raw()
-    .all()
-    .map(rowToCheckpoint);
-  const problems: RegisterProblem[] = [];
-  const at = (c: Checkpoint, reason: RegisterProblem['reason'], message: string): void => {
-    problems.push({
-      source: null,
-      seq: null,
-      reason,
-      message: `checkpoint ${c.treeSize}: ${message}`,
-    });
-  };
-  for (const c of checkpoints) {
-    if (!verifyCheckpoint(c, registerKey))
-      at(c, 'checkpoint-bad-signature', 'signature does not verify');
-    if (c.treeSize > leaves.length) {
-      at(
+  finish(storedNodes: number): RegisterVerifyReport {
+    const size = this.#frontier.size;
+    if (storedNodes !== storedNodeCount(size) && this.#nodeMismatches === 0) {
+      this.#tree(
+        'merkle-node-mismatch',
+        `the node table holds ${storedNodes} nodes, ${size} entries make ${storedNodeCount(size)}`,
+      );
+    }
+    for (const c of this.#checkpoints.slice(this.#nextCheckpoint)) {
+      this.#checkpointProblem(
         c,
         'checkpoint-size-exceeds',
-        `covers ${c.treeSize} entries, the file holds ${leaves.length}`,
+        `covers ${c[0]} entries, the register holds ${size}`,
       );
-      continue;
     }
-    const root = merkleRoot(leaves.slice(0, c.treeSize)).toString('hex');
-    if (root !== c.rootHash)
-      at(c, 'checkpoint-root-mismatch', `entries give root ${root.slice(0, 12)}…`);
+    for (const [source, heads] of this.#headsBySource) {
+      if (!this.#states.has(source)) this.#state(source);
+      const state = this.#states.get(source) as SourceState;
+      const beyond = heads[state.nextHead];
+      if (!state.broken && beyond) {
+        const message = `a signed head names seq ${beyond[0]}, the chain ends at seq ${state.prevSeq}`;
+        this.#break(state, beyond[0], 'head-out-of-range', message);
+      }
+    }
+    const summaries = [...this.#states.values()]
+      .sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0))
+      .map((s) => ({
+        source: s.source,
+        entries: s.entries,
+        lastSeq: s.entries > 0 ? s.prevSeq : null,
+        vouchedThroughSeq: s.vouched,
+      }));
+    for (const s of summaries) {
+      if (s.entries > 0 && (this.#keys.get(s.source)?.length ?? 0) === 0) {
+        const message = `no certificate key known for ${s.source}: its heads cannot be checked`;
+        this.#problems.push({ source: s.source, seq: null, reason: 'box-key-unknown', message });
+      }
+    }
+    const problems = [
+      ...this.#problems.sort((a, b) => ((a.source ?? '') < (b.source ?? '') ? -1 : 1)),
+      ...this.#treeProblems,
+    ];
+    return {
+      ok: problems.length === 0,
+      entries: size,
+      headsChecked: this.#headsChecked,
+      sources: summaries,
+      checkpoints: this.#checkpoints.length,
+      problems,
+    };
   }
-  return { count: checkpoints.length, problems };
+
+  #state(source: string): SourceState {
+    let state = this.#states.get(source);
+    if (!state) {
+      state = {
+        source,
+        keys: this.#keys.get(source) ?? [],
+        heads: this.#headsBySource.get(source) ?? [],
+        nextHead: 0,
+        keyInUse: 0,
+        entries: 0,
+        prevSeq: 0,
+        prevHash: GENESIS,
+        vouched: null,
+        broken: false,
+      };
+      this.#states.set(source, state);
+    }
+    return state;
+  }
+
+  /** verifyChain's order of checks: seq, prevHash, own hash, then the heads at this seq. */
+  #checkChain(state: SourceState, row: LeafEntryRow): void {
+    const [, seq, source, time, bootId, type, data, prevHash, hash] = row;
+    if (seq !== state.prevSeq + 1) {
+      const message = `seq ${seq} follows seq ${state.prevSeq}: expected ${state.prevSeq + 1}`;
+      return this.#break(state, seq, 'seq-gap', message);
+    }
+    if (!isHash(prevHash) || !prevHash.equals(state.prevHash)) {
+      const message = `seq ${seq} prevHash is not the hash of seq ${state.prevSeq} ${short(state.prevHash)}`;
+      return this.#break(state, seq, 'prev-hash-mismatch', message);
+    }
+    const actual = this.#hasher.hash(source, seq, time, bootId, type, data, prevHash);
+    if (!isHash(hash) || !actual.equals(hash)) {
+      const message = `seq ${seq} hashes to ${short(actual)}, not its stored hash`;
+      return this.#break(state, seq, 'hash-mismatch', message);
+    }
+    state.prevSeq = seq;
+    state.prevHash = hash;
+    this.#checkHeadsAt(state, seq, hash);
+  }
+
+  #checkHeadsAt(state: SourceState, seq: number, hash: Buffer): void {
+    for (let head = state.heads[state.nextHead]; head && head[0] <= seq;) {
+      state.nextHead++;
+      if (head[0] < seq) {
+        return this.#break(
+          state,
+          head[0],
+          'head-out-of-range',
+          `a signed head names seq ${head[0]}, not an entry`,
+        );
+      }
+      if (state.keys.length > 0) {
+        this.#headsChecked++;
+        if (!this.#headSigned(state, head)) {
+          const message = `head at seq ${seq} does not verify under any key of ${state.source}`;
+          return this.#break(state, seq, 'head-bad-signature', message);
+        }
+        if (!head[2].equals(hash)) {
+          const message = `head at seq ${seq} vouches for ${short(head[2])}, the entry has ${short(hash)}`;
+          return this.#break(state, seq, 'head-hash-mismatch', message);
+        }
+        state.vouched = seq;
+      }
+      head = state.heads[state.nextHead];
+    }
+  }
+
+  /** One signature check: the key that verified the last head first (renewals are rare). */
+  #headSigned(state: SourceState, row: HeadRow): boolean {
+    if (!isHash(row[2]) || !Buffer.isBuffer(row[3])) return false;
+    const head = rowToHead(row);
+    const order = [state.keyInUse, ...state.keys.keys()].filter(
+      (k, i, all) => all.indexOf(k) === i,
+    );
+    for (const k of order) {
+      if (verifyHead(head, state.keys[k] as KeyObject)) {
+        state.keyInUse = k;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  #break(state: SourceState, seq: number, reason: RegisterProblemCode, message: string): void {
+    state.broken = true;
+    this.#problems.push({ source: state.source, seq, reason, message });
+  }
+
+  #tree(reason: RegisterProblemCode, message: string): void {
+    this.#treeProblems.push({ source: null, seq: null, reason, message });
+  }
+
+  #checkpointsUpTo(size: number): void {
+    for (let c = this.#checkpoints[this.#nextCheckpoint]; c && c[0] <= size;) {
+      this.#nextCheckpoint++;
+      const checkpoint = rowToCheckpoint(c);
+      if (!verifyCheckpoint(checkpoint, this.#registerKey)) {
+        this.#checkpointProblem(c, 'checkpoint-bad-signature', 'signature does not verify');
+      }
+      const root = this.#frontier.root();
+      if (c[0] === size && !root.equals(c[1])) {
+        this.#checkpointProblem(c, 'checkpoint-root-mismatch', `entries give root ${short(root)}`);
+      }
+      c = this.#checkpoints[this.#nextCheckpoint];
+    }
+  }
+
+  #checkpointProblem(c: CheckpointRow, reason: RegisterProblemCode, message: string): void {
+    this.#tree(reason, `checkpoint ${c[0]}: ${message}`);
+  }
 }
 
-/** Re-checks every chain and checkpoint in `db`; reads only. */
-export function verifyRegister(
-  db: Database.Database,
-  boxKeys: BoxKeyLookup,
+/** Re-checks everything `snapshot` holds; reads only. */
+export async function verifyRegister(
+  snapshot: VerifySnapshot,
   registerPublicKey: KeyObject,
-): RegisterVerifyReport {
-  const sources = db
-    .prepare<[], string>('SELECT DISTINCT source FROM entries ORDER BY source')
-    .pluck()
-    .all();
-  const summaries: SourceSummary[] = [];
-  const problems: RegisterProblem[] = [];
-  for (const source of sources) {
-    const { summary, problem } = verifySource(db, source, boxKeys(source));
-    summaries.push(summary);
-    if (problem) problems.push(problem);
+  onProgress?: (checked: number) => void,
+): Promise<RegisterVerifyReport> {
+  const verifier = new RegisterVerifier(
+    await snapshot.keys(),
+    await snapshot.heads(),
+    await snapshot.checkpoints(),
+    registerPublicKey,
+  );
+  let after = -1;
+  let reported = 0;
+  for (;;) {
+    const rows = await snapshot.page(after, VERIFY_PAGE_ROWS);
+    for (const row of rows) verifier.entry(row);
+    const nodes = verifier.takeNodes();
+    if (nodes.length > 0) verifier.checkNodes(nodes, await snapshot.nodes(nodes));
+    const last = rows[rows.length - 1];
+    if (!last) break;
+    after = last[0];
+    if (onProgress && verifier.entries - reported >= PROGRESS_EVERY) {
+      reported = verifier.entries;
+      onProgress(reported);
+    }
+    if (rows.length < VERIFY_PAGE_ROWS) break;
   }
-  const checkpoints = verifyCheckpoints(db, registerPublicKey);
-  problems.push(...checkpoints.problems);
-  return {
-    ok: problems.length === 0,
-    sources: summaries,
-    checkpoints: checkpoints.count,
-    problems,
-  };
+  onProgress?.(verifier.entries);
+  return verifier.finish(await snapshot.nodeCount());
 }

@@ -1,0 +1,175 @@
+/**
+ * The register's Merkle tree kept as it grows (RFC 9162 §2.1, checkpoint.ts):
+ * every complete subtree of 2^STORED_MIN_LEVEL leaves or more is hashed once,
+ * at ingest, and stored (merkle_nodes). A checkpoint's root and any proof of
+ * protocol/src/merkle-consistency.ts then cost O(log n) lookups of those
+ * nodes, plus at most 2^STORED_MIN_LEVEL - 1 leaves for the small subtrees
+ * that are not stored (they would double the rows for little gain).
+ *
+ * The frontier (compact range) is the right edge of the tree: one complete
+ * subtree per set bit of the size. Appending a leaf merges equal levels, and
+ * each merge is a new complete subtree to store. verifyAll recomputes the same
+ * frontier from the entries and compares.
+ */
+import { hash } from 'node:crypto';
+import { merkleRoot } from '../../../protocol/src/checkpoint.js';
+import {
+  EMPTY_ROOT,
+  rangeSubtrees,
+  subtreeLeaves,
+  type SubtreeId,
+} from '../../../protocol/src/merkle-consistency.js';
+
+/** Subtrees of 16 leaves and more are stored; smaller ones are recomputed from <= 15 leaves. */
+export const STORED_MIN_LEVEL = 4;
+
+export interface MerkleNode extends SubtreeId {
+  readonly hash: Buffer;
+}
+
+/** The RFC 9162 leaf and node hashes with one-shot SHA-256 over a reused buffer (hot paths). */
+export class MerkleHasher {
+  readonly #buffer = Buffer.alloc(65);
+
+  /** HASH(0x00 || entryHash). */
+  leaf(entryHash: Uint8Array): Buffer {
+    this.#buffer[0] = 0;
+    this.#buffer.set(entryHash, 1);
+    return hash('sha256', this.#buffer.subarray(0, 1 + entryHash.length), 'buffer');
+  }
+
+  /** HASH(0x01 || left || right). */
+  node(left: Uint8Array, right: Uint8Array): Buffer {
+    this.#buffer[0] = 1;
+    this.#buffer.set(left, 1);
+    this.#buffer.set(right, 33);
+    return hash('sha256', this.#buffer, 'buffer');
+  }
+}
+
+/** The right edge of the tree over `size` leaves, appendable. */
+export class MerkleFrontier {
+  readonly #hasher = new MerkleHasher();
+  /** Complete subtrees of the edge, highest level (leftmost) first. */
+  readonly #edge: MerkleNode[];
+  #size: number;
+
+  private constructor(size: number, edge: MerkleNode[]) {
+    this.#size = size;
+    this.#edge = edge;
+  }
+
+  static empty(): MerkleFrontier {
+    return new MerkleFrontier(0, []);
+  }
+
+  /** The subtrees whose hashes make the frontier of `size` leaves. */
+  static plan(size: number): SubtreeId[] {
+    return rangeSubtrees(0, size);
+  }
+
+  /** The frontier from the hashes of plan(size), in that order. */
+  static of(size: number, hashes: readonly Buffer[]): MerkleFrontier {
+    const plan = MerkleFrontier.plan(size);
+    if (hashes.length !== plan.length) {
+      throw new RangeError(`the frontier of ${size} leaves has ${plan.length} subtrees`);
+    }
+    return new MerkleFrontier(
+      size,
+      plan.map((id, i) => ({ ...id, hash: hashes[i] as Buffer })),
+    );
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Appends one leaf (an entry hash); `onNode` sees every complete subtree it completes. */
+  append(entryHash: Uint8Array, onNode?: (node: MerkleNode) => void): void {
+    const edge = this.#edge;
+    this.#size++;
+    let node: MerkleNode = { level: 0, index: this.#size - 1, hash: this.#hasher.leaf(entryHash) };
+    onNode?.(node);
+    for (
+      let left = edge[edge.length - 1];
+      left?.level === node.level;
+      left = edge[edge.length - 1]
+    ) {
+      edge.pop();
+      const level = node.level + 1;
+      node = { level, index: left.index >> 1, hash: this.#hasher.node(left.hash, node.hash) };
+      onNode?.(node);
+    }
+    edge.push(node);
+  }
+
+  /** MTH of the leaves so far: the edge folded from the right. */
+  root(): Buffer {
+    const edge = this.#edge;
+    if (edge.length === 0) return Buffer.from(EMPTY_ROOT);
+    let acc = (edge[edge.length - 1] as MerkleNode).hash;
+    for (let i = edge.length - 2; i >= 0; i--) {
+      acc = this.#hasher.node((edge[i] as MerkleNode).hash, acc);
+    }
+    return acc;
+  }
+}
+
+/** What to read to give the hashes of some subtrees: stored nodes, and leaves for the small ones. */
+export interface NodeFetch {
+  /** Subtrees to read from the node table. */
+  readonly stored: readonly SubtreeId[];
+  /** Leaf numbers (0-based) whose entry hashes are needed. */
+  readonly leaves: readonly number[];
+}
+
+export function nodeFetch(ids: readonly SubtreeId[]): NodeFetch {
+  const stored: SubtreeId[] = [];
+  const leaves: number[] = [];
+  for (const id of ids) {
+    if (id.level >= STORED_MIN_LEVEL) stored.push(id);
+    else {
+      const { first, end } = subtreeLeaves(id);
+      for (let leaf = first; leaf < end; leaf++) leaves.push(leaf);
+    }
+  }
+  return { stored, leaves };
+}
+
+export const nodeKey = (id: SubtreeId): string => `${id.level}/${id.index}`;
+
+/**
+ * The hashes of `ids`, in order, from what nodeFetch(ids) asked for. A missing
+ * node or leaf means the tables were altered: `missing` names it.
+ */
+export function nodeHashes(
+  ids: readonly SubtreeId[],
+  storedByKey: ReadonlyMap<string, Buffer>,
+  leafByNumber: ReadonlyMap<number, Buffer>,
+  missing: (what: string) => Error,
+): Buffer[] {
+  return ids.map((id) => {
+    if (id.level >= STORED_MIN_LEVEL) {
+      const stored = storedByKey.get(nodeKey(id));
+      if (!stored) throw missing(`Merkle node ${nodeKey(id)}`);
+      return stored;
+    }
+    const { first, end } = subtreeLeaves(id);
+    const leaves: Buffer[] = [];
+    for (let leaf = first; leaf < end; leaf++) {
+      const entryHash = leafByNumber.get(leaf);
+      if (!entryHash) throw missing(`leaf ${leaf}`);
+      leaves.push(entryHash);
+    }
+    return merkleRoot(leaves);
+  });
+}
+
+/** How many nodes the table holds for a tree of `size` leaves. */
+export function storedNodeCount(size: number): number {
+  let count = 0;
+  for (let level = STORED_MIN_LEVEL; 2 ** level <= size; level++) {
+    count += Math.floor(size / 2 ** level);
+  }
+  return count;
+}

@@ -1,0 +1,439 @@
+/**
+ * The central register in PostgreSQL (larger deployments): the same
+ * `RegisterStore` as the SQLite file, the same judgement (register-judge.ts),
+ * the same Merkle nodes (merkle-nodes.ts) and problem codes, the same suite
+ * (test/central/register-contract.ts).
+ *
+ * - One transaction per batch, committed with synchronous_commit = on: the
+ *   acknowledgement returned is on disk.
+ * - The tree is global (leaf numbers, Merkle nodes), so every append and every
+ *   checkpoint first takes one transaction-scoped advisory lock per schema:
+ *   batches of different sources may be in flight at once from the ingest
+ *   service; they are judged and appended one after the other.
+ * - Loopback only: the URL must name 127.0.0.1, ::1 or localhost.
+ */
+import { createPublicKey } from 'node:crypto';
+import pg from 'pg';
+import { VigieError } from '../../../lib/src/errors.js';
+import { canonicalJson } from '../../../protocol/src/canonical-json.js';
+import type { Checkpoint } from '../../../protocol/src/checkpoint.js';
+import type { JournalEntry } from '../../../protocol/src/journal-entry.js';
+import { headKeyKind } from '../../../protocol/src/journal-head.js';
+import { consistencyPlan, type SubtreeId } from '../../../protocol/src/merkle-consistency.js';
+import {
+  MerkleFrontier,
+  nodeFetch,
+  nodeHashes,
+  nodeKey,
+  STORED_MIN_LEVEL,
+} from './merkle-nodes.js';
+import { preparePgSchema } from './postgres-schema.js';
+import { PostgresRegisterReaders } from './postgres-register-readers.js';
+import { pgSnapshot } from './postgres-verify-snapshot.js';
+import {
+  checkRegisterKey,
+  ingestResult,
+  newCheckpoint,
+  refusedBatch,
+  registerDamaged,
+  spkiOf,
+  unwritable,
+  type RegisterCommonOptions,
+} from './register-ingest.js';
+import { claimedSeqs, judgeBatch } from './register-judge.js';
+import type {
+  AccessInput,
+  AccessRecord,
+  Annotation,
+  AnnotationInput,
+  EntryQuery,
+  IngestBatch,
+  IngestResult,
+  PurgeRecord,
+  RegisterCounts,
+  RegisterStore,
+  SourceIdentity,
+  SourceRecord,
+  VerifyOptions,
+} from './register-port.js';
+import {
+  CHECKPOINT_COLUMNS,
+  checkpointToRow,
+  entryToRow,
+  EVIDENCE_COLUMNS,
+  evidenceRow,
+  HEAD_COLUMNS,
+  headToRow,
+  rowToCheckpoint,
+  type Acked,
+  type CheckpointRow,
+  type EvidenceRecord,
+} from './register-rows.js';
+import { verifyRegister, type RegisterVerifyReport } from './register-verify.js';
+
+export interface PostgresRegisterStoreOptions extends RegisterCommonOptions {
+  /** postgres://user:password@127.0.0.1:5432/db (loopback only). */
+  readonly url: string;
+  /** The PostgreSQL schema holding the register (created if missing); default `vigie_register`. */
+  readonly schema?: string;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+/** One lock per schema: the tree's appends and checkpoints, one at a time. */
+const TREE_LOCK = `SELECT pg_advisory_xact_lock(hashtext('vigie.register.tree.' || current_schema()))`;
+
+/** int8 as a JS number (leaf, seq, ms are far below 2^53); refuses what would lose digits. */
+function parseInt8(text: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n)) throw new RangeError(`int8 ${text} is not a safe integer`);
+  return n;
+}
+
+/** pg's OID of int8 (bigint), pg_type.oid = 20. */
+const INT8_OID = 20;
+
+const TYPES = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
+    oid === INT8_OID
+      ? parseInt8
+      : (pg.types.getTypeParser(
+          oid,
+          format ?? 'text',
+        ) as unknown)) as typeof pg.types.getTypeParser,
+};
+
+/** The pool's settings for `url` and `schema`; `config-invalid` for anything but loopback. */
+export function pgPoolConfig(url: string, schema: string): pg.PoolConfig {
+  let host: string;
+  try {
+    host = new URL(url).hostname;
+  } catch {
+    throw new VigieError('config-invalid', 'register.postgres.url: not a URL');
+  }
+  if (!/^postgres(ql)?:$/.test(new URL(url).protocol) || !LOOPBACK.has(host)) {
+    throw new VigieError(
+      'config-invalid',
+      `register.postgres.url: must be postgres://...@127.0.0.1 (loopback only), not host ${host}`,
+    );
+  }
+  if (!SCHEMA_NAME.test(schema)) {
+    throw new VigieError(
+      'config-invalid',
+      `register.postgres.schema: "${schema}" is not a plain name`,
+    );
+  }
+  return {
+    connectionString: url,
+    options: `-c search_path=${schema} -c synchronous_commit=on`,
+    types: TYPES,
+    max: 4,
+  };
+}
+
+export class PostgresRegisterStore implements RegisterStore {
+  readonly backend = 'postgres' as const;
+  readonly #options: PostgresRegisterStoreOptions;
+  readonly #schema: string;
+  #pool: pg.Pool | null = null;
+  #readers: PostgresRegisterReaders | null = null;
+  #frontier: MerkleFrontier | null = null;
+
+  constructor(options: PostgresRegisterStoreOptions) {
+    this.#options = options;
+    this.#schema = options.schema ?? 'vigie_register';
+  }
+
+  get schema(): string {
+    return this.#schema;
+  }
+
+  async open(): Promise<void> {
+    if (this.#pool) return;
+    checkRegisterKey(this.#options.registerKey);
+    const pool = new pg.Pool(pgPoolConfig(this.#options.url, this.#schema));
+    pool.on('error', (err) => this.#options.logger?.error('register database connection', { err }));
+    try {
+      const client = await pool.connect();
+      try {
+        await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.#schema}`);
+        await preparePgSchema(client, `schema ${this.#schema}`);
+      } finally {
+        client.release();
+      }
+    } catch (err) {
+      await pool.end();
+      throw err;
+    }
+    this.#pool = pool;
+    this.#readers = new PostgresRegisterReaders(pool, this.#options.clocks, (what, work) =>
+      this.#transaction(what, work),
+    );
+  }
+
+  async close(): Promise<void> {
+    const pool = this.#pool;
+    this.#pool = null;
+    this.#readers = null;
+    this.#frontier = null;
+    await pool?.end();
+  }
+
+  rememberSource(identity: SourceIdentity): Promise<void> {
+    return this.#transaction('remember a source', async (client) => {
+      const now = this.#options.clocks.wallNowMs();
+      await client.query(
+        `INSERT INTO sources (source, kind, site, first_seen_ms) VALUES ($1, $2, $3, $4)
+         ON CONFLICT DO NOTHING`,
+        [identity.source, identity.kind, identity.site, now],
+      );
+      await client.query(
+        `INSERT INTO source_keys (source, spki_der, cert_sha256, first_seen_ms)
+         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+        [identity.source, identity.spkiDer, identity.certSha256, now],
+      );
+    });
+  }
+
+  ingest(batch: IngestBatch): Promise<IngestResult> {
+    return this.#transaction(`ingest a batch from ${batch.source}`, async (client) => {
+      headKeyKind(batch.boxKey); // journal-key-unsupported: a caller's mistake, not evidence
+      await client.query(TREE_LOCK);
+      return this.#ingest(client, batch);
+    });
+  }
+
+  async lastAcked(source: string): Promise<Acked | null> {
+    return lastAckedOf(this.#requirePool(), source);
+  }
+
+  checkpoint(): Promise<Checkpoint> {
+    return this.#transaction('sign a checkpoint', async (client) => {
+      await client.query(TREE_LOCK);
+      const size = await treeSize(client);
+      const stored = await client.query<CheckpointRow>({
+        text: `SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints WHERE tree_size = $1`,
+        values: [size],
+        rowMode: 'array',
+      });
+      if (stored.rows[0]) return rowToCheckpoint(stored.rows[0]);
+      const root = (await this.#frontierAt(client, size)).root();
+      const checkpoint = newCheckpoint(size, root, this.#options);
+      await client.query(
+        `INSERT INTO checkpoints (${CHECKPOINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5)`,
+        checkpointToRow(checkpoint),
+      );
+      return checkpoint;
+    });
+  }
+
+  async consistencyProof(oldSize: number, newSize: number): Promise<Buffer[]> {
+    const pool = this.#requirePool();
+    const size = await treeSize(pool);
+    if (newSize > size) throw new RangeError(`tree size ${newSize} is past the register's ${size}`);
+    const plan = consistencyPlan(oldSize, newSize);
+    return plan.assemble(await this.#subtreeHashes(pool, plan.subtrees));
+  }
+
+  async verifyAll(options: VerifyOptions = {}): Promise<RegisterVerifyReport> {
+    const client = await this.#requirePool().connect();
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const report = await verifyRegister(
+        pgSnapshot(client),
+        createPublicKey(this.#options.registerKey),
+        options.onProgress,
+      );
+      await client.query('COMMIT');
+      return report;
+    } finally {
+      client.release();
+    }
+  }
+
+  entries(query: EntryQuery): AsyncIterable<JournalEntry> {
+    return this.#requireReaders().entries(query);
+  }
+
+  async sources(): Promise<SourceRecord[]> {
+    return this.#requireReaders().sources();
+  }
+
+  async evidence(source?: string): Promise<EvidenceRecord[]> {
+    return this.#requireReaders().evidence(source);
+  }
+
+  async counts(): Promise<RegisterCounts> {
+    return this.#requireReaders().counts();
+  }
+
+  async annotate(input: AnnotationInput): Promise<Annotation> {
+    return this.#requireReaders().annotate(input);
+  }
+
+  async annotations(sessionIds?: readonly string[]): Promise<Annotation[]> {
+    return this.#requireReaders().annotations(sessionIds);
+  }
+
+  async recordAccess(input: AccessInput): Promise<AccessRecord> {
+    return this.#requireReaders().recordAccess(input);
+  }
+
+  async accessLog(range: { fromMs?: number; toMs?: number }): Promise<AccessRecord[]> {
+    return this.#requireReaders().accessLog(range);
+  }
+
+  async purgeAccessLog(beforeMs: number, who: string): Promise<PurgeRecord> {
+    return this.#requireReaders().purgeAccessLog(beforeMs, who);
+  }
+
+  async purges(): Promise<PurgeRecord[]> {
+    return this.#requireReaders().purges();
+  }
+
+  /** One transaction on one connection; on failure, rolled back and the frontier forgotten. */
+  async #transaction<T>(what: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.#requirePool().connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      this.#frontier = null;
+      await client.query('ROLLBACK').catch((rollback: unknown) => {
+        this.#options.logger?.warn('register rollback failed', { err: String(rollback) });
+      });
+      throw unwritable(what, `PostgreSQL schema ${this.#schema}`, err);
+    } finally {
+      client.release();
+    }
+  }
+
+  async #ingest(client: pg.PoolClient, batch: IngestBatch): Promise<IngestResult> {
+    const { source } = batch;
+    const last = await lastAckedOf(client, source);
+    const known = await client.query(
+      'SELECT 1 FROM source_keys WHERE source = $1 AND spki_der = $2',
+      [source, spkiOf(batch.boxKey)],
+    );
+    const verdict =
+      known.rowCount === 0
+        ? refusedBatch(batch, last)
+        : judgeBatch(batch, batch.boxKey, last, await storedHashes(client, source, batch));
+    await this.#append(client, verdict.accepted);
+    const now = this.#options.clocks.wallNowMs();
+    for (const { raw, refusal } of verdict.refused) {
+      await client.query(
+        `INSERT INTO evidence (${EVIDENCE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT DO NOTHING`,
+        evidenceRow(source, raw, refusal, now),
+      );
+    }
+    let headStored = false;
+    if (verdict.head.kind === 'accept') {
+      const inserted = await client.query(
+        `INSERT INTO heads (${HEAD_COLUMNS}) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+        headToRow(verdict.head.head),
+      );
+      headStored = (inserted.rowCount ?? 0) > 0;
+    }
+    return ingestResult(source, verdict, headStored, this.#options.logger);
+  }
+
+  /** Accepted entries at the next leaves and the nodes they complete: two multi-row INSERTs. */
+  async #append(client: pg.PoolClient, entries: readonly JournalEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const frontier = await this.#frontierAt(client, await treeSize(client));
+    const columns: unknown[][] = Array.from({ length: 9 }, () => []);
+    const nodes: [number[], number[], Buffer[]] = [[], [], []];
+    for (const entry of entries) {
+      const row = [frontier.size, ...entryToRow(entry, canonicalJson(entry.data))] as const;
+      row.forEach((value, i) => columns[i]?.push(value));
+      frontier.append(row[8], (node) => {
+        if (node.level < STORED_MIN_LEVEL) return;
+        nodes[0].push(node.level);
+        nodes[1].push(node.index);
+        nodes[2].push(node.hash);
+      });
+    }
+    await client.query(
+      `INSERT INTO entries (leaf, seq, source, time, boot_id, type, data, prev_hash, hash)
+       SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[],
+                            $6::text[], $7::text[], $8::bytea[], $9::bytea[])`,
+      columns,
+    );
+    if (nodes[0].length > 0) {
+      await client.query(
+        `INSERT INTO merkle_nodes (level, idx, hash)
+         SELECT * FROM unnest($1::int[], $2::bigint[], $3::bytea[])`,
+        nodes,
+      );
+    }
+  }
+
+  async #frontierAt(client: pg.PoolClient, size: number): Promise<MerkleFrontier> {
+    if (this.#frontier?.size !== size) {
+      this.#frontier = null;
+      const hashes = await this.#subtreeHashes(client, MerkleFrontier.plan(size));
+      this.#frontier = MerkleFrontier.of(size, hashes);
+    }
+    return this.#frontier;
+  }
+
+  async #subtreeHashes(db: pg.Pool | pg.PoolClient, ids: readonly SubtreeId[]): Promise<Buffer[]> {
+    const fetch = nodeFetch(ids);
+    const stored = await db.query<{ level: number; idx: number; hash: Buffer }>(
+      `SELECT level, idx, hash FROM merkle_nodes
+       WHERE (level, idx) IN (SELECT * FROM unnest($1::int[], $2::bigint[]))`,
+      [fetch.stored.map((id) => id.level), fetch.stored.map((id) => id.index)],
+    );
+    const leaves = await db.query<{ leaf: number; hash: Buffer }>(
+      'SELECT leaf, hash FROM entries WHERE leaf = ANY($1::bigint[])',
+      [fetch.leaves],
+    );
+    return nodeHashes(
+      ids,
+      new Map(stored.rows.map((r) => [nodeKey({ level: r.level, index: r.idx }), r.hash])),
+      new Map(leaves.rows.map((r) => [r.leaf, r.hash])),
+      registerDamaged(`PostgreSQL schema ${this.#schema}`),
+    );
+  }
+
+  #requirePool(): pg.Pool {
+    if (!this.#pool) throw new VigieError('register-invalid', 'the register is not open');
+    return this.#pool;
+  }
+
+  #requireReaders(): PostgresRegisterReaders {
+    this.#requirePool();
+    return this.#readers as PostgresRegisterReaders;
+  }
+}
+
+async function treeSize(db: pg.Pool | pg.PoolClient): Promise<number> {
+  const result = await db.query<{ last: number | null }>('SELECT max(leaf) AS last FROM entries');
+  const last = result.rows[0]?.last;
+  return typeof last === 'number' ? last + 1 : 0;
+}
+
+async function lastAckedOf(db: pg.Pool | pg.PoolClient, source: string): Promise<Acked | null> {
+  const result = await db.query<{ seq: number; hash: Buffer }>(
+    'SELECT seq, hash FROM entries WHERE source = $1 ORDER BY seq DESC LIMIT 1',
+    [source],
+  );
+  const row = result.rows[0];
+  return row ? { seq: row.seq, hash: row.hash.toString('hex') } : null;
+}
+
+async function storedHashes(
+  client: pg.PoolClient,
+  source: string,
+  batch: IngestBatch,
+): Promise<Map<number, string>> {
+  const result = await client.query<{ seq: number; hash: Buffer }>(
+    'SELECT seq, hash FROM entries WHERE source = $1 AND seq = ANY($2::bigint[])',
+    [source, claimedSeqs(batch.entries, batch.head)],
+  );
+  return new Map(result.rows.map((r) => [r.seq, r.hash.toString('hex')]));
+}
