@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM ?= npm
 
-.PHONY: help setup install build check test bench demo clean
+.PHONY: help setup install build check test postgres bench demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -21,10 +21,15 @@ check: install ## format check, lint, typecheck
 	$(NPM) run --silent lint
 	$(NPM) run --silent typecheck
 
-test: install ## run every test; ends with "N passed, N failed"
+test: install postgres ## run every test; ends with "N passed, N failed"
 	bash test/run.sh
 
-bench: install ## run the benchmarks in bench/ (ratios against ../shared/ANCHORS.md)
+# The register's PostgreSQL tests and bench need it on 127.0.0.1 (idempotent: running → nothing).
+# Not started (not root): its tests skip locally, and fail under CI.
+postgres: install ## start the test PostgreSQL on 127.0.0.1 (scripts/postgres.sh)
+	bash scripts/postgres.sh >/dev/null || echo "make: PostgreSQL not started" >&2
+
+bench: install postgres ## run the benchmarks in bench/ (ratios against ../shared/ANCHORS.md)
 	bash bench/run.sh
 
 demo: setup ## the whole system on one machine with simulated cameras
