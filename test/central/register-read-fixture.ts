@@ -363,3 +363,29 @@ export class MemoryRegisterStore implements RegisterStore {
     return Promise.resolve([...this.#purges]);
   }
 }
+
+/** Timers a test fires by hand: the web page's daily purge and periodic verification. */
+export class ManualTimers {
+  readonly pending = new Map<number, { fn: () => void; ms: number }>();
+  #next = 1;
+
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = this.#next++;
+    this.pending.set(id, { fn, ms });
+    return id;
+  }
+
+  clearTimeout(handle: unknown): void {
+    this.pending.delete(handle as number);
+  }
+
+  /** Runs every timer due within `ms` (those pending now; what they schedule waits). */
+  fire(ms = Infinity): number {
+    const due = [...this.pending].filter(([, t]) => t.ms <= ms);
+    for (const [id, t] of due) {
+      this.pending.delete(id);
+      t.fn();
+    }
+    return due.length;
+  }
+}

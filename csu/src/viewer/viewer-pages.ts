@@ -3,11 +3,10 @@
  * script or style (the CSP forbids both): behaviour comes from
  * /static/player.js, looks from /static/viewer.css.
  */
+import { escapeHtml } from '../../../lib/src/web/html.js';
 import type { LiveSessionInfo } from '../live-sessions.js';
 
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
-}
+export { escapeHtml };
 
 function layout(title: string, body: string, head = ''): string {
   return `<!doctype html>

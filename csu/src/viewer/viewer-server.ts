@@ -4,14 +4,11 @@
  * browser's Media Source. Nothing is written to disk, there is no download or
  * replay endpoint, and a page of an ended session no longer exists.
  */
-import { createSecureContext } from 'node:tls';
-import https from 'node:https';
+import type https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { VigieError } from '../../../lib/src/errors.js';
-import { readTextFile } from '../../../lib/src/files.js';
 import type { Logger } from '../../../lib/src/log.js';
 import type { LiveSessions, Viewer } from '../live-sessions.js';
 import {
@@ -25,12 +22,12 @@ import {
 import { LoginLimiter } from '../../../lib/src/web/login-limiter.js';
 import {
   LoginSessions,
-  randomToken,
   tokensEqual,
   type LoginSession,
 } from '../../../lib/src/web/login-sessions.js';
 import { MediaBridge } from './media-bridge.js';
-import { verifyPassword } from '../../../lib/src/web/password-hash.js';
+import { closeHttps, listenHttps } from '../../../lib/src/web/https-listen.js';
+import { LoginFlow } from '../../../lib/src/web/login-flow.js';
 import { PLAYER_JS } from './static/player-script.js';
 import { VIEWER_CSS } from './static/viewer-css.js';
 import { SYSTEM_WEB_CLOCK, type WebClock } from '../../../lib/src/web/web-clock.js';
@@ -39,8 +36,6 @@ import * as pages from './viewer-pages.js';
 
 export const SESSION_COOKIE = '__Host-vigie-session';
 export const LOGIN_COOKIE = '__Host-vigie-login'; // the login form's CSRF token, before any session
-const LOGIN_COOKIE_MAX_AGE_SEC = 900;
-const TOKEN = /^[A-Za-z0-9_-]{43}$/; // randomToken(): 32 bytes, base64url
 const MAX_SOCKETS_PER_LOGIN = 32; // a wall of 4 sessions × 8 cameras; beyond, refused
 
 export interface ViewerServerOptions {
@@ -58,7 +53,7 @@ interface Authenticated {
 export class ViewerServer {
   readonly #clock: WebClock;
   readonly #logins: LoginSessions;
-  readonly #limiter: LoginLimiter;
+  readonly #loginFlow: LoginFlow;
   readonly #bridges = new Set<MediaBridge>();
   readonly #socketsPerLogin = new Map<string, number>();
   #server: https.Server | null = null;
@@ -74,7 +69,29 @@ export class ViewerServer {
       idleTimeoutSec: config.idleTimeoutSec,
       clock: this.#clock,
     });
-    this.#limiter = new LoginLimiter({ ...config.login, clock: this.#clock });
+    const limiter = new LoginLimiter({ ...config.login, clock: this.#clock });
+    this.#loginFlow = new LoginFlow({
+      who: 'viewer',
+      sessionCookie: SESSION_COOKIE,
+      formCookie: LOGIN_COOKIE,
+      sessionTtlSec: config.sessionTtlSec,
+      idField: 'viewer',
+      landing: '/sessions',
+      limiter,
+      logins: this.#logins,
+      log: options.log,
+      page: (token, error) => pages.loginPage(token, error),
+      find: (id) => config.viewers.find((v) => v.id === id),
+      refusal: (account) => {
+        const viewer = config.viewers.find((v) => v.id === account.id);
+        if (viewer === undefined || isWithinValidity(viewer, this.#clock.wallMs())) return null;
+        return {
+          message: 'Habilitation hors de sa période de validité.',
+          log: 'login refused: approval not in force',
+          fields: { validFrom: viewer.validFrom, validUntil: viewer.validUntil },
+        };
+      },
+    });
   }
 
   /** Listens; safe to call twice (the second call gets the first one's answer). */
@@ -87,46 +104,28 @@ export class ViewerServer {
     if (this.#stopped) {
       throw new VigieError('viewer-listen-failed', 'the viewer was stopped before it started');
     }
-    const { tls, listen } = this.options.config;
-    const cert = await readTextFile(tls.certFile, 'viewer TLS certificate');
-    const key = await readTextFile(tls.keyFile, 'viewer TLS private key');
-    try {
-      createSecureContext({ cert, key });
-    } catch (err) {
-      throw new VigieError(
-        'tls-material-invalid',
-        `${tls.certFile} and ${tls.keyFile} do not make a usable TLS identity: ${(err as Error).message}`,
-        { cause: err },
-      );
-    }
-    const server = https.createServer({ cert, key, minVersion: 'TLSv1.2' }, (req, res) => {
-      this.#handle(req, res).catch((err: unknown) => {
-        this.options.log.error('viewer request failed', err, { path: req.url });
-        if (!res.headersSent) send(res, 500, pages.simplePage('Erreur', 'Erreur interne.'));
-        else res.destroy();
-      });
-    });
     const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 });
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
-      this.#upgrade(wss, req, socket, head),
-    );
-    this.#server = server;
     this.#wss = wss;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err) =>
-        reject(
-          new VigieError(
-            'viewer-listen-failed',
-            `the viewer cannot listen on ${listen.host}:${listen.port}: ${err.message}`,
-            { cause: err },
-          ),
-        ),
-      );
-      server.listen(listen.port, listen.host, resolve);
+    const { server, url } = await listenHttps({
+      tls: this.options.config.tls,
+      listen: this.options.config.listen,
+      what: 'viewer',
+      listenFailed: 'viewer-listen-failed',
+      handler: (req, res) => {
+        this.#handle(req, res).catch((err: unknown) => {
+          this.options.log.error('viewer request failed', err, { path: req.url });
+          if (!res.headersSent) send(res, 500, pages.simplePage('Erreur', 'Erreur interne.'));
+          else res.destroy();
+        });
+      },
+      created: (created) => {
+        this.#server = created;
+        created.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+          this.#upgrade(wss, req, socket, head),
+        );
+      },
     });
-    const { port } = server.address() as AddressInfo;
-    const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
-    const url = `https://${host}:${port}/`;
+    this.#server = server;
     if (this.#stopped) {
       await this.#close(); // stop() came while we were starting: it wins
       throw new VigieError('viewer-listen-failed', 'the viewer was stopped while it started');
@@ -152,10 +151,7 @@ export class ViewerServer {
     const server = this.#server;
     this.#server = null;
     if (server === null) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await closeHttps(server);
   }
 
   #authenticate(req: IncomingMessage): Authenticated | null {
@@ -180,8 +176,8 @@ export class ViewerServer {
     }
     if (path === '/favicon.ico') return send(res, 404, '', 'text/plain');
     if (path === '/login') {
-      if (req.method === 'GET') return this.#loginForm(req, res, null, 200);
-      if (req.method === 'POST') return this.#login(req, res);
+      if (req.method === 'GET') return this.#loginFlow.form(req, res, null, 200);
+      if (req.method === 'POST') return this.#loginFlow.submit(req, res);
     }
     if (req.method === 'POST' && !sameOrigin(req)) {
       return send(res, 403, pages.simplePage('Refusé', 'Requête d’une autre origine refusée.'));
@@ -243,68 +239,6 @@ export class ViewerServer {
       );
     }
     return send(res, 404, pages.simplePage('Introuvable', 'Cette page n’existe pas.'));
-  }
-
-  /**
-   * The login form, with a CSRF token bound to a cookie (double submit). A
-   * token already in the cookie is kept: a second tab or the browser's own
-   * favicon fetch must not invalidate the form on screen.
-   */
-  #loginForm(
-    req: IncomingMessage,
-    res: ServerResponse,
-    error: string | null,
-    status: number,
-  ): void {
-    const current = parseCookies(req.headers.cookie).get(LOGIN_COOKIE);
-    const token = current !== undefined && TOKEN.test(current) ? current : randomToken();
-    send(res, status, pages.loginPage(token, error), undefined, {
-      'Set-Cookie': cookie(LOGIN_COOKIE, token, LOGIN_COOKIE_MAX_AGE_SEC),
-    });
-  }
-
-  async #login(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const form = await readForm(req);
-    const expected = parseCookies(req.headers.cookie).get(LOGIN_COOKIE);
-    if (
-      form === null ||
-      !sameOrigin(req) ||
-      expected === undefined ||
-      !tokensEqual(form.get('csrf') ?? undefined, expected)
-    ) {
-      return this.#loginForm(req, res, 'Formulaire expiré ou invalide : réessayez.', 403);
-    }
-    const viewerId = (form.get('viewer') ?? '').trim().toLowerCase().slice(0, 64);
-    const password = (form.get('password') ?? '').slice(0, 1024);
-    const ip = req.socket.remoteAddress ?? 'unknown';
-    if (!this.#limiter.allowed(viewerId, ip)) {
-      this.options.log.warn('login refused: too many failures', { viewer: viewerId, ip });
-      return this.#loginForm(req, res, 'Trop de tentatives : réessayez plus tard.', 429);
-    }
-    const viewer = this.options.config.viewers.find((v) => v.id === viewerId);
-    const passwordOk = await verifyPassword(password, viewer?.passwordHash ?? null);
-    if (viewer === undefined || !passwordOk) {
-      this.#limiter.failed(viewerId, ip);
-      this.options.log.warn('login refused: wrong id or password', { viewer: viewerId, ip });
-      return this.#loginForm(req, res, 'Identifiant ou mot de passe incorrect.', 401);
-    }
-    if (!isWithinValidity(viewer, this.#clock.wallMs())) {
-      this.options.log.warn('login refused: approval not in force', {
-        viewer: viewer.id,
-        validFrom: viewer.validFrom,
-        validUntil: viewer.validUntil,
-      });
-      return this.#loginForm(req, res, 'Habilitation hors de sa période de validité.', 403);
-    }
-    this.#limiter.succeeded(viewer.id);
-    const login = this.#logins.create(viewer.id);
-    this.options.log.info('viewer logged in', { viewer: viewer.id, ip });
-    redirect(res, '/sessions', {
-      'Set-Cookie': [
-        cookie(SESSION_COOKIE, login.id, this.options.config.sessionTtlSec),
-        cookie(LOGIN_COOKIE, '', 0),
-      ],
-    });
   }
 
   #upgrade(wss: WebSocketServer, req: IncomingMessage, socket: Duplex, head: Buffer): void {

@@ -62,7 +62,10 @@ function consulted(
 
 function detailOf(command: string, o: object): string {
   const parts = Object.entries(o)
-    .filter(([k, v]) => typeof v === 'string' && !['config', 'db', 'key', 'kid', 'lang', 'why'].includes(k))
+    .filter(
+      ([k, v]) =>
+        typeof v === 'string' && !['config', 'db', 'key', 'kid', 'lang', 'why'].includes(k),
+    )
     .map(([k, v]) => `${k}=${String(v)}`);
   return [command, ...parts].join(' ');
 }
