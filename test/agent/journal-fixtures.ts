@@ -11,6 +11,8 @@ import path from 'node:path';
 import type { Test } from 'tap';
 import { SqliteJournal, type SqliteJournalOptions } from '../../agent/src/journal/index.js';
 import { journalFileIn } from '../../agent/src/journal/journal-database.js';
+import { EntryHasher } from '../../agent/src/journal/entry-hasher.js';
+import { signHead } from '../../protocol/src/journal-head.js';
 
 export const SOURCE = 'box-01';
 export const BOOT_ID = '3f1c2b7a-9d4e-4c1b-8a2f-6e5d4c3b2a10';
@@ -123,3 +125,64 @@ function readIfPresent(file: string): Buffer {
 }
 
 export const newBootId = (): string => randomUUID();
+
+type EntryRowOnDisk = [number, string, string, string, string, string, Buffer, Buffer];
+
+/** Swaps the contents of two entries, seq numbers left in place: the chain reordered. */
+export function swapEntries(db: Database.Database, seqA: number, seqB: number): void {
+  const cols = 'source, time, boot_id, type, data, prev_hash, hash';
+  const get = db.prepare(`SELECT ${cols} FROM entries WHERE seq = ?`).raw(true);
+  const [a, b] = [get.get(seqA) as unknown[], get.get(seqB) as unknown[]];
+  const set = db.prepare(
+    'UPDATE entries SET source=?, time=?, boot_id=?, type=?, data=?, prev_hash=?, hash=? WHERE seq=?',
+  );
+  set.run(...b, seqA);
+  set.run(...a, seqB);
+}
+
+/** Re-hashes every entry from `fromSeq` on, as an attacker covering an edit would. */
+export function rechain(db: Database.Database, fromSeq: number): void {
+  const rows = db.prepare('SELECT * FROM entries ORDER BY seq').raw(true).all() as EntryRowOnDisk[];
+  const hasher = new EntryHasher();
+  let prev: Buffer = Buffer.alloc(32);
+  const update = db.prepare('UPDATE entries SET prev_hash = ?, hash = ? WHERE seq = ?');
+  for (const [seq, source, time, bootId, type, data, , hash] of rows) {
+    if (seq < fromSeq) {
+      prev = hash;
+      continue;
+    }
+    const newHash = hasher.hash(source, seq, time, bootId, type, data, prev);
+    update.run(prev, newHash, seq);
+    prev = newHash;
+  }
+}
+
+/** Recomputes the stored hash of one entry from its (edited) content. */
+export function rehashOne(db: Database.Database, seq: number): void {
+  const row = db
+    .prepare('SELECT * FROM entries WHERE seq = ?')
+    .raw(true)
+    .get(seq) as EntryRowOnDisk;
+  const [, source, time, bootId, type, data, prevHash] = row;
+  const hash = new EntryHasher().hash(source, seq, time, bootId, type, data, prevHash);
+  db.prepare('UPDATE entries SET hash = ? WHERE seq = ?').run(hash, seq);
+}
+
+/** Re-signs every stored head with `key` over the (possibly re-hashed) entries. */
+export function resignHeads(db: Database.Database, key: KeyObject): void {
+  for (const table of ['heads', 'current_head']) {
+    const rows = db.prepare(`SELECT source, seq FROM ${table}`).raw(true).all() as [
+      string,
+      number,
+    ][];
+    for (const [source, seq] of rows) {
+      const hash = db.prepare('SELECT hash FROM entries WHERE seq = ?').pluck().get(seq) as Buffer;
+      const head = signHead({ source, seq, hash: hash.toString('hex') }, key);
+      db.prepare(`UPDATE ${table} SET hash = ?, sig = ? WHERE seq = ?`).run(
+        hash,
+        Buffer.from(head.sig, 'base64url'),
+        seq,
+      );
+    }
+  }
+}

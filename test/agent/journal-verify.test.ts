@@ -4,85 +4,21 @@ import { copyFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { verifyJournalFile } from '../../agent/src/journal/index.js';
-import { EntryHasher } from '../../agent/src/journal/entry-hasher.js';
-import { signHead } from '../../protocol/src/journal-head.js';
 import {
   fileFingerprint,
   openJournal,
   p256Key,
-  SOURCE,
+  rechain,
+  rehashOne,
+  swapEntries,
+  resignHeads,
   tamper,
   tempDir,
   writeJournal,
-  type BoxKey,
 } from './journal-fixtures.js';
 
 const box = p256Key();
 const attacker = p256Key();
-
-type Row = [number, string, string, string, string, string, Buffer, Buffer];
-
-/** Re-hashes every entry from `fromSeq` on, as an attacker covering an edit would. */
-function rechain(db: Database.Database, fromSeq: number): void {
-  const rows = db.prepare('SELECT * FROM entries ORDER BY seq').raw(true).all() as Row[];
-  const hasher = new EntryHasher();
-  let prev: Buffer = Buffer.alloc(32);
-  const update = db.prepare('UPDATE entries SET prev_hash = ?, hash = ? WHERE seq = ?');
-  for (const [seq, source, time, bootId, type, data, , hash] of rows) {
-    if (seq < fromSeq) {
-      prev = hash;
-      continue;
-    }
-    const newHash = hasher.hash(source, seq, time, bootId, type, data, prev);
-    update.run(prev, newHash, seq);
-    prev = newHash;
-  }
-}
-
-/** Recomputes the stored hash of one entry from its (edited) content. */
-function rehashOne(db: Database.Database, seq: number): void {
-  const row = db.prepare('SELECT * FROM entries WHERE seq = ?').raw(true).get(seq) as Row;
-  const [, source, time, bootId, type, data, prevHash] = row;
-  const hash = new EntryHasher().hash(source, seq, time, bootId, type, data, prevHash);
-  db.prepare('UPDATE entries SET hash = ? WHERE seq = ?').run(hash, seq);
-}
-
-/** Re-signs every stored head with `key` over the (possibly re-hashed) entries. */
-function resignHeads(db: Database.Database, key: BoxKey): void {
-  for (const table of ['heads', 'current_head']) {
-    const seqs = db.prepare(`SELECT seq FROM ${table}`).pluck().all() as number[];
-    for (const seq of seqs) {
-      const hash = db.prepare('SELECT hash FROM entries WHERE seq = ?').pluck().get(seq) as Buffer;
-      const head = signHead({ source: SOURCE, seq, hash: hash.toString('hex') }, key.privateKey);
-      db.prepare(`UPDATE ${table} SET hash = ?, sig = ? WHERE seq = ?`).run(
-        hash,
-        Buffer.from(head.sig, 'base64url'),
-        seq,
-      );
-    }
-  }
-}
-
-void t.test('an untouched journal verifies: entries, last seq and hash, heads checked', (t) => {
-  const journal = openJournal(t, box, { milestoneEvery: 4 });
-  for (let i = 0; i < 10; i++) journal.append('tick', { i });
-  const last = journal.lastEntry();
-  journal.close();
-  t.match(verifyJournalFile(journal.file, box.publicKey), {
-    ok: true,
-    source: SOURCE,
-    entriesVerified: 10,
-    lastSeq: 10,
-    lastHash: last?.hash,
-    headsChecked: 3, // milestones 4 and 8, and the current head at 10
-    vouchedThroughSeq: 10,
-    break: null,
-  });
-  const empty = openJournal(t, box);
-  empty.close();
-  t.match(verifyJournalFile(empty.file, box.publicKey), { ok: true, entriesVerified: 0 });
-  t.end();
-});
 
 const cases: [string, (db: Database.Database) => void, object][] = [
   [
@@ -97,16 +33,7 @@ const cases: [string, (db: Database.Database) => void, object][] = [
   ],
   [
     "two rows' contents swapped (reordered)",
-    (db) => {
-      const cols = 'source, time, boot_id, type, data, prev_hash, hash';
-      const get = db.prepare(`SELECT ${cols} FROM entries WHERE seq = ?`).raw(true);
-      const [a, b] = [get.get(4) as unknown[], get.get(5) as unknown[]];
-      const set = db.prepare(
-        'UPDATE entries SET source=?, time=?, boot_id=?, type=?, data=?, prev_hash=?, hash=? WHERE seq=?',
-      );
-      set.run(...b, 4);
-      set.run(...a, 5);
-    },
+    (db) => swapEntries(db, 4, 5),
     { seq: 4, problem: 'prev-hash-mismatch', what: 'entries reordered' },
   ],
   [
@@ -122,7 +49,7 @@ const cases: [string, (db: Database.Database) => void, object][] = [
     (db) => {
       db.prepare(`UPDATE entries SET data = '{"n":99}' WHERE seq = 2`).run();
       rechain(db, 1);
-      resignHeads(db, attacker);
+      resignHeads(db, attacker.privateKey);
     },
     { seq: 4, problem: 'head-bad-signature', what: /re-signed with another key/ },
   ],

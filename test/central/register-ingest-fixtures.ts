@@ -46,9 +46,10 @@ export interface BoxFixture {
   kv(): SqliteKeyValues;
 }
 
-export async function makeRegisterWorld(t: Test): Promise<RegisterWorld> {
+/** A register's files; `pki` given: the register joins that PKI (e.g. the e2e harness's). */
+export async function makeRegisterWorld(t: Test, existing?: TestPki): Promise<RegisterWorld> {
   const dir = await tempDir(t, 'vigie-register-');
-  const pki = await makePki(t);
+  const pki = existing ?? (await makePki(t));
   const registerDir = await pki.issue({
     kind: 'service',
     name: 'register',

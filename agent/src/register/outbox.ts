@@ -96,7 +96,10 @@ class Refused extends Error {}
 const DISK_CHECK_EVERY_MS = 60_000;
 
 export class RegisterOutbox {
-  /** 'connected', 'ack' (seq), 'checkpoint' (Checkpoint), 'nack' (detail), 'halt' (RegisterStop). */
+  /**
+   * 'connected' (resume seq), 'checkpoint' (Checkpoint kept), 'ack' (seq, once its
+   * checkpoint is kept too), 'nack' (text), 'halt' (RegisterStop).
+   */
   readonly events = new EventEmitter();
   readonly #o: OutboxOptions;
   readonly #backoff: JitteredBackoff;
@@ -302,6 +305,7 @@ export class RegisterOutbox {
     const checkpoint = await this.#next(conn);
     if (!checkpoint.checkpoint) throw new Error('the register sent no checkpoint after its Ack');
     this.#acceptCheckpoint(checkpoint.checkpoint);
+    this.events.emit('ack', acked.seq);
     return acked;
   }
 
@@ -339,7 +343,6 @@ export class RegisterOutbox {
     if (this.#backlogAlarmed && last - acked.seq <= this.#o.config.backlogHighWater / 2) {
       this.#backlogAlarmed = false;
     }
-    this.events.emit('ack', acked.seq);
   }
 
   #acceptCheckpoint(wire: NonNullable<IngestResponseIn['checkpoint']>): void {
