@@ -262,7 +262,7 @@ export class RegisterWebServer {
     if (req.method === 'GET' && path === '/static/register.css') {
       return send(res, 200, pages.REGISTER_CSS, 'text/css; charset=utf-8', CSP);
     }
-    if (path === '/favicon.ico') return send(res, 404, '', 'text/plain', CSP);
+    if (path === '/favicon.ico') return send(res, 204, '', 'text/plain', CSP); // none, and no console error
     if (path === '/login') {
       if (req.method === 'GET') return this.#loginFlow.form(req, res, null, 200);
       if (req.method === 'POST') return this.#loginFlow.submit(req, res);
