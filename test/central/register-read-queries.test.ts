@@ -1,5 +1,7 @@
+import fc from 'fast-check';
 import t from 'tap';
 import {
+  LOOKBACK_MS,
   findSession,
   findTransmissions,
   parsePeriod,
@@ -126,3 +128,48 @@ void t.test('one session, with its annotations', async (t) => {
   t.equal(await findSession(store, 'no-such-session'), null);
   t.end();
 });
+
+void t.test(
+  'property: a period gives exactly the overlapping transmissions, each whole',
+  async (t) => {
+    const day0 = Date.UTC(2026, 10, 28);
+    const session = fc.record({
+      box: fc.integer({ min: 0, max: 2 }),
+      startMin: fc.integer({ min: 0, max: 3 * 1440 }),
+      durationSec: fc.option(fc.integer({ min: 60, max: 4 * 3600 }), { nil: null }),
+      viewer: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(session, { maxLength: 12 }),
+        fc.integer({ min: 0, max: 3 * 1440 }),
+        fc.integer({ min: 1, max: 1440 }),
+        async (specs, fromMin, lengthMin) => {
+          const boxes = [0, 1, 2].map((i) => new FakeBox(`box-${i}`, `site-${i}`));
+          for (const s of [...specs].sort((a, b) => a.startMin - b.startMin)) {
+            boxes[s.box]?.session({
+              start: new Date(day0 + s.startMin * 60_000).toISOString(),
+              closeAfterSec: s.durationSec,
+              viewers: s.viewer ? [{ id: 'v', name: 'V', from: 30, to: 50 }] : [],
+            });
+          }
+          const store = new MemoryRegisterStore();
+          for (const b of boxes) store.load(b);
+          const from = new Date(day0 + fromMin * 60_000);
+          const to = new Date(from.getTime() + lengthMin * 60_000);
+          const all = await findTransmissions(store);
+          const expected = all.filter((r) => {
+            const start = r.timeline[0]?.time ?? '';
+            // A session the register holds no close of lasted at most the TTL cap.
+            const end = r.closedAt ?? new Date(Date.parse(start) + LOOKBACK_MS).toISOString();
+            return start < to.toISOString() && end >= from.toISOString();
+          });
+          const got = await findTransmissions(store, { period: { from, to } });
+          t.same(got, expected);
+        },
+      ),
+      { numRuns: 100 },
+    );
+    t.end();
+  },
+);
