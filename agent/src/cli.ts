@@ -53,5 +53,21 @@ Example:
       const { discover } = await import('./cameras/discover-command.js');
       await discover({ config: o.config, json: o.json });
     });
+  agent
+    .command('register-resume')
+    .description(
+      'send the journal to the register again after the box stopped it (docs/register.md)',
+    )
+    .requiredOption('--config <agent.yaml>', 'agent configuration with a register section')
+    .option(
+      '--forget-checkpoint',
+      'also forget the kept checkpoint (a register rebuilt on purpose)',
+    )
+    .action(async (o: { config: string; forgetCheckpoint?: boolean }) => {
+      const { registerResume } = await import('./register/register-resume-command.js');
+      process.stdout.write(
+        await registerResume({ config: o.config, forgetCheckpoint: o.forgetCheckpoint === true }),
+      );
+    });
   registerJournalCommands(program);
 }

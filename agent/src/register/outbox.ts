@@ -97,8 +97,9 @@ const DISK_CHECK_EVERY_MS = 60_000;
 
 export class RegisterOutbox {
   /**
-   * 'connected' (resume seq), 'checkpoint' (Checkpoint kept), 'ack' (seq, once its
-   * checkpoint is kept too), 'nack' (text), 'halt' (RegisterStop).
+   * 'connected' (resume seq), 'sent' (seq of the head closing a batch), 'checkpoint'
+   * (Checkpoint kept), 'ack' (seq, once its checkpoint is kept too), 'nack' (text),
+   * 'halt' (RegisterStop).
    */
   readonly events = new EventEmitter();
   readonly #o: OutboxOptions;
@@ -298,6 +299,7 @@ export class RegisterOutbox {
     if (closed.localProblem) this.#localProblem(closed.localProblem);
     for (const entry of closed.entries) await conn.send({ entry: entryToWire(entry) });
     await conn.send({ head: headToWire(closed.head) });
+    this.events.emit('sent', closed.head.seq);
     const reply = await this.#next(conn);
     if (!reply.ack) throw new Error('the register answered a batch with neither Ack nor Nack');
     const acked = { seq: Number(reply.ack.seq ?? 0), hash: hexOf(reply.ack.hash) };
