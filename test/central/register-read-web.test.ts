@@ -1,10 +1,22 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import t from 'tap';
+import { resolveRegisterWebConfig } from '../../central/src/register/read/register-web-config.js';
+import { runRegisterWeb } from '../../central/src/register/read/web/run-register-web.js';
+import { hashPassword } from '../../lib/src/web/password-hash.js';
 import {
   PURGE_ACTOR,
   REGISTER_CSP,
 } from '../../central/src/register/read/web/register-web-server.js';
 import { ACCESS_LOG_RETENTION_MS } from '../../central/src/register/register-port.js';
-import { Browser } from '../csu/viewer-helpers/viewer-fixture.js';
+import {
+  Browser,
+  selfSignedCert,
+  tempDir,
+  TEST_SCRYPT,
+} from '../csu/viewer-helpers/viewer-fixture.js';
 import { FakeBox, MemoryRegisterStore } from './register-read-fixture.js';
 import { AUDITOR, startRegisterWeb } from './register-web-fixture.js';
 
@@ -234,5 +246,104 @@ void t.test('logout needs the token and ends the session; nothing can be changed
   const out = await browser.request('POST', '/logout', { csrf: Browser.csrfOf(page.body) });
   t.equal(out.status, 303);
   t.equal((await browser.request('GET', '/transmissions')).status, 303, 'back to the login');
+  t.end();
+});
+
+void t.test(
+  'the web section: every problem as path: message, TLS paths from the file',
+  async (t) => {
+    t.throws(
+      () =>
+        resolveRegisterWebConfig(
+          {
+            tls: { certFile: 'web.crt' },
+            users: [
+              { login: 'Bad Login', name: 'x', scryptHash: 'nope' },
+              { login: 'a', name: 'A', scryptHash: 'nope' },
+            ],
+            verifyEveryMs: 5,
+          },
+          '/etc/vigie/register.yaml',
+        ),
+      {
+        code: 'config-invalid',
+        message:
+          /tls\.keyFile: .*\n.*users\.0\.login: lowercase letters.*\n.*users\.0\.scryptHash: must be `scrypt\$N/s,
+      },
+    );
+    t.throws(() => resolveRegisterWebConfig(undefined, 'r.yaml'), {
+      message: /has no web section/,
+    });
+    const hash = 'scrypt$1024$8$1$c2FsdHNhbHRzYWx0$' + Buffer.alloc(32).toString('base64');
+    const user = { login: 'dpo', name: 'DPO', scryptHash: hash };
+    t.throws(
+      () =>
+        resolveRegisterWebConfig(
+          { tls: { certFile: 'a', keyFile: 'b' }, users: [user, user] },
+          '/etc/vigie/register.yaml',
+        ),
+      { message: /users\.1\.login: login "dpo" appears twice/ },
+    );
+    const ok = resolveRegisterWebConfig(
+      { tls: { certFile: 'tls/web.crt', keyFile: '/abs/web.key' }, users: [user] },
+      '/etc/vigie/register.yaml',
+    );
+    t.same(ok.tls, { certFile: '/etc/vigie/tls/web.crt', keyFile: '/abs/web.key' });
+    t.match(ok, {
+      listen: { host: '127.0.0.1', port: 8444 },
+      verifyEveryMs: 3_600_000,
+      defaultDays: 30,
+    });
+    t.end();
+  },
+);
+
+void t.test('vigie register web serves a register from its config until SIGTERM', async (t) => {
+  const dir = await tempDir(t);
+  const tls = await selfSignedCert(dir);
+  const keyFile = path.join(dir, 'register-1.key');
+  const key = generateKeyPairSync('ed25519').privateKey;
+  await writeFile(keyFile, key.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  const scryptHash = await hashPassword(AUDITOR.password, TEST_SCRYPT);
+  const configFile = path.join(dir, 'register.yaml');
+  await writeFile(
+    configFile,
+    [
+      `dataDir: ${dir}`,
+      'logLevel: error',
+      'tls: { caFile: ca.pem, certFile: c.pem, keyFile: k.pem, crlFile: crl.pem }',
+      `signing: { keyFile: ${keyFile}, kid: register-1 }`,
+      'web:',
+      '  listen: { host: 127.0.0.1, port: 0 }',
+      `  tls: { certFile: ${tls.certFile}, keyFile: ${tls.keyFile} }`,
+      `  users: [{ login: ${AUDITOR.login}, name: ${AUDITOR.name}, scryptHash: '${scryptHash}' }]`,
+      '',
+    ].join('\n'),
+  );
+  const signals = new EventEmitter();
+  const printed: string[] = [];
+  let url = '';
+  const ready = new Promise<void>((resolve) => {
+    void runRegisterWeb(configFile, {
+      signals,
+      out: { write: (text: string) => printed.push(text) },
+      onReady: (_server, u) => {
+        url = u;
+        resolve();
+      },
+    }).then(() => printed.push('stopped'));
+  });
+  await ready;
+  t.match(
+    printed[0],
+    /^vigie register web: https:\/\/127\.0\.0\.1:\d+\/ \(1 users, sqlite store\)/,
+  );
+  const { browser, reply } = await loggedIn(url);
+  t.equal(reply.status, 303);
+  const page = await browser.request('GET', '/transmissions');
+  t.match(page.body, '<strong id="count">0</strong>');
+  signals.emit('SIGTERM', 'SIGTERM');
+  for (let i = 0; i < 1000 && !printed.includes('stopped'); i++) await new Promise(setImmediate);
+  t.ok(printed.includes('stopped'), 'stopped on SIGTERM');
   t.end();
 });

@@ -77,6 +77,7 @@ Examples:
   vigie register sources
   vigie register access-log --from 2026-11-01
   vigie register purge-access-log
+  vigie register web --config /etc/vigie/register.yaml
   vigie register verify --db copie-register.sqlite --key register-1.key`;
 
 export function registerReadCommands(register: Command): void {
@@ -170,6 +171,15 @@ export function registerReadCommands(register: Command): void {
     .action(async (o: StoreOptions & { from?: string; to?: string; json?: boolean; lang: Lang }) =>
       withStore(o, async (ctx) => (await actions()).showAccessLog(ctx, o)),
     );
+
+  register
+    .command('web')
+    .description('serve the read-only register page alone (HTTPS, named users; the web section)')
+    .requiredOption('--config <file>', 'register.yaml, or central.yaml with a register.web section')
+    .action(async (o: { config: string }) => {
+      const { runRegisterWeb } = await import('./web/run-register-web.js');
+      await runRegisterWeb(o.config);
+    });
 
   storeOptions(register.command('purge-access-log'))
     .description(

@@ -5,7 +5,9 @@
  * them), HTTPS only. One schema gives the types, the defaults and the docs
  * (docs/register-reading.md).
  */
+import path from 'node:path';
 import { z } from 'zod';
+import { VigieError } from '../../../../lib/src/errors.js';
 import { parseOrThrow } from '../../../../lib/src/schema.js';
 import { parseScryptHash } from '../../../../lib/src/web/password-hash.js';
 
@@ -84,4 +86,20 @@ export function parseRegisterWebConfig(
 /** Whether the user may log in at `nowMs`. */
 export function isUserValid(user: RegisterWebUser, nowMs: number): boolean {
   return user.validUntil === undefined || nowMs <= Date.parse(user.validUntil);
+}
+
+/**
+ * The `web` section of register.yaml (or of central.yaml's `register:`), its
+ * TLS paths resolved against the configuration file's directory.
+ */
+export function resolveRegisterWebConfig(section: unknown, configFile: string): RegisterWebConfig {
+  if (section === undefined || section === null) {
+    throw new VigieError(
+      'config-invalid',
+      `${configFile} has no web section: add register.web (listen, tls, users) to serve the register's page`,
+    );
+  }
+  const config = parseRegisterWebConfig(section, `${configFile} (web)`);
+  const at = (p: string): string => path.resolve(path.dirname(path.resolve(configFile)), p);
+  return { ...config, tls: { certFile: at(config.tls.certFile), keyFile: at(config.tls.keyFile) } };
 }
