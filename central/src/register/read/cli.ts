@@ -45,9 +45,11 @@ function filterOptions(cmd: Command): Command {
 
 /** Opens the store, runs `fn` with a reading context, closes the store whatever happens. */
 async function withStore(
-  o: StoreOptions,
+  o: StoreOptions & { from?: string; to?: string },
   fn: (ctx: Actions.ReadContext, store: RegisterStore) => Promise<void>,
 ): Promise<void> {
+  // Arguments first: a mistyped date is told before anything is opened.
+  (await import('./queries.js')).parsePeriod(o.from, o.to);
   const { openReadStore, osUser } = await import('./store-open.js');
   const { Logger: LoggerClass } = await import('../../../../lib/src/log.js');
   const log: Logger = new LoggerClass('register:read', { level: 'warn' });
