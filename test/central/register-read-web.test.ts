@@ -6,10 +6,8 @@ import t from 'tap';
 import { resolveRegisterWebConfig } from '../../central/src/register/read/register-web-config.js';
 import { runRegisterWeb } from '../../central/src/register/read/web/run-register-web.js';
 import { hashPassword } from '../../lib/src/web/password-hash.js';
-import {
-  PURGE_ACTOR,
-  REGISTER_CSP,
-} from '../../central/src/register/read/web/register-web-server.js';
+import { PURGE_ACTOR } from '../../central/src/register/read/web/register-upkeep.js';
+import { REGISTER_CSP } from '../../central/src/register/read/web/register-web-server.js';
 import { ACCESS_LOG_RETENTION_MS } from '../../central/src/register/register-port.js';
 import {
   Browser,

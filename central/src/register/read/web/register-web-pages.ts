@@ -4,7 +4,7 @@
  * filters are a plain GET form, re-verification a POST with the CSRF token.
  */
 import { escapeHtml as h } from '../../../../../lib/src/web/html.js';
-import type { RegisterVerifyReport } from '../../register-port.js';
+import type { LastVerification } from './register-upkeep.js';
 import { describeProblem, type SourceIntegrity } from '../integrity.js';
 import {
   closeReasonLabel,
@@ -177,12 +177,6 @@ ${timeline}
 </ol>`,
     user,
   );
-}
-
-export interface LastVerification {
-  readonly report: RegisterVerifyReport;
-  readonly atMs: number;
-  readonly by: string;
 }
 
 export function integrityPage(

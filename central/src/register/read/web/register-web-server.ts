@@ -33,12 +33,14 @@ import { closeHttps, listenHttps } from '../../../../../lib/src/web/https-listen
 import { LoginFlow } from '../../../../../lib/src/web/login-flow.js';
 import type { WebClock } from '../../../../../lib/src/web/web-clock.js';
 import { parisParts } from '../../../../../protocol/src/paris-time.js';
-import {
-  ACCESS_LOG_RETENTION_MS,
-  type PurgeRecord,
-  type RegisterStore,
-} from '../../register-port.js';
+import type { RegisterStore } from '../../register-port.js';
 import { periodText } from '../exports.js';
+import {
+  RegisterUpkeep,
+  SYSTEM_TIMERS,
+  type LastVerification,
+  type Timers,
+} from './register-upkeep.js';
 import { integrityOf } from '../integrity.js';
 import { findSession, findTransmissions, parsePeriod } from '../queries.js';
 import {
@@ -52,8 +54,6 @@ import * as pages from './register-web-pages.js';
 export const SESSION_COOKIE = '__Host-vigie-register';
 export const LOGIN_COOKIE = '__Host-vigie-register-login';
 const DAY_MS = 86_400_000;
-/** Who the daily purge is recorded as. */
-export const PURGE_ACTOR = 'vigie-register-web (purge quotidienne)';
 
 /** No script at all, styles from this origin only, forms only here, never framed. */
 export const REGISTER_CSP = [
@@ -66,16 +66,6 @@ export const REGISTER_CSP = [
 ].join('; ');
 const CSP = { 'Content-Security-Policy': REGISTER_CSP };
 
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const SYSTEM_TIMERS: Timers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
-
 interface Authenticated {
   readonly login: LoginSession;
   readonly user: RegisterWebUser;
@@ -84,20 +74,19 @@ interface Authenticated {
 export class RegisterWebServer {
   readonly #logins: LoginSessions;
   readonly #loginFlow: LoginFlow;
-  readonly #timers = new Set<unknown>();
+  readonly #upkeep: RegisterUpkeep;
   #server: https.Server | null = null;
   #starting: Promise<{ url: string }> | null = null;
   #stopped = false;
-  #last: pages.LastVerification | null = null;
-  #verifying: Promise<pages.LastVerification> | null = null;
 
   constructor(
     readonly config: RegisterWebConfig,
     readonly store: RegisterStore,
     readonly clocks: WebClock,
     readonly log: Logger,
-    readonly timers: Timers = SYSTEM_TIMERS,
+    timers: Timers = SYSTEM_TIMERS,
   ) {
+    this.#upkeep = new RegisterUpkeep(store, clocks, log, timers, config.verifyEveryMs);
     this.#logins = new LoginSessions({
       ttlSec: config.sessionTtlSec,
       idleTimeoutSec: config.idleTimeoutSec,
@@ -146,8 +135,7 @@ export class RegisterWebServer {
   /** Closes the server and the background tasks; safe twice and before start. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    for (const handle of this.#timers) this.timers.clearTimeout(handle);
-    this.#timers.clear();
+    await this.#upkeep.stop();
     if (this.#starting !== null) await this.#starting.catch(() => undefined);
     this.#logins.clear();
     const server = this.#server;
@@ -155,38 +143,11 @@ export class RegisterWebServer {
     if (server !== null) {
       await closeHttps(server);
     }
-    await this.#verifying?.catch(() => undefined);
   }
 
   /** The last verification, or null before the first one ends. */
-  get lastVerification(): pages.LastVerification | null {
-    return this.#last;
-  }
-
-  /** Re-checks every chain and checkpoint now (one run at a time). */
-  verifyNow(by: string): Promise<pages.LastVerification> {
-    this.#verifying ??= (async () => {
-      try {
-        const report = await this.store.verifyAll();
-        const last = { report, atMs: this.clocks.wallMs(), by };
-        this.#last = last;
-        if (!report.ok) {
-          this.log.error('register verification found problems', undefined, {
-            problems: report.problems.length,
-            first: report.problems[0],
-          });
-        }
-        return last;
-      } finally {
-        this.#verifying = null;
-      }
-    })();
-    return this.#verifying;
-  }
-
-  /** Removes access-log entries past three years, with the store's purge record. */
-  purgeNow(): Promise<PurgeRecord> {
-    return this.store.purgeAccessLog(this.clocks.wallMs() - ACCESS_LOG_RETENTION_MS, PURGE_ACTOR);
+  get lastVerification(): LastVerification | null {
+    return this.#upkeep.last;
   }
 
   async #start(): Promise<{ url: string }> {
@@ -212,28 +173,9 @@ export class RegisterWebServer {
         'the register web page was stopped while it started',
       );
     }
-    this.#every(0, this.config.verifyEveryMs, () => this.verifyNow('vérification périodique'));
-    this.#every(0, DAY_MS, async () => {
-      const purge = await this.purgeNow();
-      this.log.info('access log purged past its retention', {
-        removed: purge.removed,
-        id: purge.id,
-      });
-    });
+    this.#upkeep.start();
     this.log.info('register web page listening', { url, users: this.config.users.length });
     return { url };
-  }
-
-  /** Runs `task` after `firstMs`, then every `everyMs`, until stop; failures are logged. */
-  #every(firstMs: number, everyMs: number, task: () => Promise<unknown>): void {
-    if (this.#stopped) return;
-    const handle = this.timers.setTimeout(() => {
-      this.#timers.delete(handle);
-      task()
-        .catch((err: unknown) => this.log.error('register page background task failed', err))
-        .finally(() => this.#every(everyMs, everyMs, task));
-    }, firstMs);
-    this.#timers.add(handle);
   }
 
   #authenticate(req: IncomingMessage): Authenticated | null {
@@ -374,12 +316,12 @@ export class RegisterWebServer {
   }
 
   async #integrity(auth: Authenticated, res: ServerResponse): Promise<void> {
-    const sources = integrityOf(await this.store.sources(), this.#last?.report ?? null);
+    const sources = integrityOf(await this.store.sources(), this.#upkeep.last?.report ?? null);
     await this.#record(auth, 'web integrity', []);
     this.#send(
       res,
       200,
-      pages.integrityPage(sources, this.#last, this.store.backend, this.#pageUser(auth)),
+      pages.integrityPage(sources, this.#upkeep.last, this.store.backend, this.#pageUser(auth)),
     );
   }
 
@@ -416,7 +358,7 @@ export class RegisterWebServer {
     }
     if (path === '/integrity/verify') {
       await this.#record(auth, 'web verify', [], 'verify');
-      await this.verifyNow(auth.user.login);
+      await this.#upkeep.verifyNow(auth.user.login);
       return redirect(res, '/integrity', CSP);
     }
     return this.#send(
