@@ -10,6 +10,7 @@ import {
   listTransmissions,
   type ReadContext,
 } from '../../central/src/register/read/read-actions.js';
+import { findTransmissions, parsePeriod } from '../../central/src/register/read/queries.js';
 import { ACCESS_LOG_RETENTION_MS } from '../../central/src/register/register-port.js';
 import { SqliteRegisterStore } from '../../central/src/register/register-store.js';
 import { tempDir } from '../agent/journal-fixtures.js';
@@ -231,3 +232,54 @@ void t.test(
     t.end();
   },
 );
+
+void t.test('the SQLite store answers the period queries as the port says', async (t) => {
+  const dir = tempDir(t, 'vigie-register-read-');
+  const a = new FakeBox('box-borny-01', 'borny-hauts');
+  const b = new FakeBox('box-patrotte-01', 'patrotte-barres');
+  a.session({ start: '2026-11-28T22:50:00.000Z', closeAfterSec: 1200 });
+  b.session({ start: '2026-11-28T21:00:00.000Z', closeAfterSec: 3 * 3600 + 3000 });
+  a.session({ start: '2026-11-28T20:00:00.000Z', closeAfterSec: 600 });
+  b.session({ start: '2026-11-29T10:00:00.000Z', failed: true });
+  a.session({ start: '2026-11-29T22:50:00.000Z', closeAfterSec: 1800 });
+  b.session({ start: '2026-11-30T10:00:00.000Z', closeAfterSec: null });
+  const memory = new MemoryRegisterStore();
+  const sqlite = new SqliteRegisterStore({
+    file: path.join(dir, 'register.sqlite'),
+    registerKey: registerKey.privateKey,
+    kid: 'register-1',
+    clocks: { wallNowMs: () => Date.now() },
+  });
+  await sqlite.open();
+  t.teardown(() => sqlite.close());
+  for (const box of [a, b]) {
+    memory.load(box);
+    await sqlite.rememberSource({
+      source: box.source,
+      kind: 'box',
+      site: box.site,
+      spkiDer: box.key.publicKey.export({ type: 'spki', format: 'der' }),
+      certSha256: 'cd'.repeat(32),
+    });
+    await sqlite.ingest({
+      source: box.source,
+      entries: box.entries,
+      head: box.head(),
+      boxKey: box.key.publicKey,
+    });
+  }
+  for (const [from, to] of [
+    ['2026-11-29', '2026-11-29'],
+    ['2026-11-29T00:10', '2026-11-29T00:20'],
+    ['2026-11-30', undefined],
+  ] as const) {
+    const period = parsePeriod(from, to);
+    t.same(
+      await findTransmissions(sqlite, { period }),
+      await findTransmissions(memory, { period }),
+      `${from} → ${to ?? '…'}`,
+    );
+  }
+  t.same(await findTransmissions(sqlite), await findTransmissions(memory), 'no period');
+  t.end();
+});
