@@ -210,3 +210,31 @@ void t.test('PDF: an empty table and a cell taller than a page still make valid 
   t.ok(Number(/\/Count (\d+)/.exec(pdf.toString('latin1'))?.[1]) >= 2, 'the row continues');
   t.end();
 });
+
+void t.test('the access log exports with its own French columns, in CSV and PDF', async (t) => {
+  const { store: s } = store();
+  await s.recordAccess({
+    who: 'agent@emh',
+    action: 'consult',
+    why: 'vérification d’une plainte',
+    toWhom: '',
+    cameras: ['cam-01'],
+    detail: 'list',
+  });
+  const csv = await exportOf(s, {
+    kind: 'access-log',
+    format: 'csv',
+    filter: { period: { from: null, to: null } },
+  });
+  const text = csv.bytes.toString('utf8');
+  t.ok(text.startsWith('\uFEFFDate,Qui,Action,Motif,Destinataire,Caméras,Détail\r\n'));
+  t.match(text, /agent@emh,consultation,vérification d’une plainte,—,cam-01,list/);
+  t.equal(csv.rows, 1, 'the extraction itself is recorded after the rows were read');
+  const pdf = await exportOf(s, {
+    kind: 'access-log',
+    filter: { period: { from: null, to: null } },
+  });
+  checkXref(t, pdf.bytes);
+  t.equal(pdf.rows, 2);
+  t.end();
+});
