@@ -29,38 +29,43 @@ export interface MerkleNode extends SubtreeId {
 
 /** The RFC 9162 leaf and node hashes with one-shot SHA-256 over a reused buffer (hot paths). */
 export class MerkleHasher {
-  readonly #buffer = Buffer.alloc(65);
+  readonly #leaf = Buffer.alloc(33);
+  readonly #node = Buffer.alloc(65, 1);
 
-  /** HASH(0x00 || entryHash). */
+  /** HASH(0x00 || entryHash), entryHash being 32 bytes. */
   leaf(entryHash: Uint8Array): Buffer {
-    this.#buffer[0] = 0;
-    this.#buffer.set(entryHash, 1);
-    return hash('sha256', this.#buffer.subarray(0, 1 + entryHash.length), 'buffer');
+    if (entryHash.length !== 32) throw new RangeError('a register leaf is a 32-byte entry hash');
+    this.#leaf.set(entryHash, 1);
+    return hash('sha256', this.#leaf, 'buffer');
   }
 
   /** HASH(0x01 || left || right). */
   node(left: Uint8Array, right: Uint8Array): Buffer {
-    this.#buffer[0] = 1;
-    this.#buffer.set(left, 1);
-    this.#buffer.set(right, 33);
-    return hash('sha256', this.#buffer, 'buffer');
+    this.#node.set(left, 1);
+    this.#node.set(right, 33);
+    return hash('sha256', this.#node, 'buffer');
   }
 }
+
+/** Sees each complete subtree an append completes (level 0: the leaf itself). */
+export type OnNode = (level: number, index: number, hash: Buffer) => void;
 
 /** The right edge of the tree over `size` leaves, appendable. */
 export class MerkleFrontier {
   readonly #hasher = new MerkleHasher();
-  /** Complete subtrees of the edge, highest level (leftmost) first. */
-  readonly #edge: MerkleNode[];
+  /** Complete subtrees of the edge, highest level (leftmost) first: levels and hashes. */
+  readonly #levels: number[];
+  readonly #hashes: Buffer[];
   #size: number;
 
-  private constructor(size: number, edge: MerkleNode[]) {
+  private constructor(size: number, levels: number[], hashes: Buffer[]) {
     this.#size = size;
-    this.#edge = edge;
+    this.#levels = levels;
+    this.#hashes = hashes;
   }
 
   static empty(): MerkleFrontier {
-    return new MerkleFrontier(0, []);
+    return new MerkleFrontier(0, [], []);
   }
 
   /** The subtrees whose hashes make the frontier of `size` leaves. */
@@ -76,7 +81,8 @@ export class MerkleFrontier {
     }
     return new MerkleFrontier(
       size,
-      plan.map((id, i) => ({ ...id, hash: hashes[i] as Buffer })),
+      plan.map((id) => id.level),
+      [...hashes],
     );
   }
 
@@ -85,32 +91,30 @@ export class MerkleFrontier {
   }
 
   /** Appends one leaf (an entry hash); `onNode` sees every complete subtree it completes. */
-  append(entryHash: Uint8Array, onNode?: (node: MerkleNode) => void): void {
-    const edge = this.#edge;
-    this.#size++;
-    let node: MerkleNode = { level: 0, index: this.#size - 1, hash: this.#hasher.leaf(entryHash) };
-    onNode?.(node);
-    for (
-      let left = edge[edge.length - 1];
-      left?.level === node.level;
-      left = edge[edge.length - 1]
-    ) {
-      edge.pop();
-      const level = node.level + 1;
-      node = { level, index: left.index >> 1, hash: this.#hasher.node(left.hash, node.hash) };
-      onNode?.(node);
+  append(entryHash: Uint8Array, onNode?: OnNode): void {
+    const levels = this.#levels;
+    const hashes = this.#hashes;
+    const size = ++this.#size;
+    let level = 0;
+    let hash = this.#hasher.leaf(entryHash);
+    onNode?.(0, size - 1, hash);
+    while (levels.length > 0 && levels[levels.length - 1] === level) {
+      levels.pop();
+      hash = this.#hasher.node(hashes.pop() as Buffer, hash);
+      level++;
+      // The subtree of 2^level leaves ending at leaf size - 1.
+      onNode?.(level, size / 2 ** level - 1, hash);
     }
-    edge.push(node);
+    levels.push(level);
+    hashes.push(hash);
   }
 
   /** MTH of the leaves so far: the edge folded from the right. */
   root(): Buffer {
-    const edge = this.#edge;
-    if (edge.length === 0) return Buffer.from(EMPTY_ROOT);
-    let acc = (edge[edge.length - 1] as MerkleNode).hash;
-    for (let i = edge.length - 2; i >= 0; i--) {
-      acc = this.#hasher.node((edge[i] as MerkleNode).hash, acc);
-    }
+    const hashes = this.#hashes;
+    if (hashes.length === 0) return Buffer.from(EMPTY_ROOT);
+    let acc = hashes[hashes.length - 1] as Buffer;
+    for (let i = hashes.length - 2; i >= 0; i--) acc = this.#hasher.node(hashes[i] as Buffer, acc);
     return acc;
   }
 }

@@ -15,7 +15,6 @@
 import { createPublicKey } from 'node:crypto';
 import pg from 'pg';
 import { VigieError } from '../../../lib/src/errors.js';
-import { canonicalJson } from '../../../protocol/src/canonical-json.js';
 import type { Checkpoint } from '../../../protocol/src/checkpoint.js';
 import type { JournalEntry } from '../../../protocol/src/journal-entry.js';
 import { headKeyKind } from '../../../protocol/src/journal-head.js';
@@ -40,7 +39,7 @@ import {
   unwritable,
   type RegisterCommonOptions,
 } from './register-ingest.js';
-import { claimedSeqs, judgeBatch } from './register-judge.js';
+import { claimedSeqs, judgeBatch, type AcceptedEntry } from './register-judge.js';
 import type {
   AccessInput,
   AccessRecord,
@@ -342,19 +341,19 @@ export class PostgresRegisterStore implements RegisterStore {
   }
 
   /** Accepted entries at the next leaves and the nodes they complete: two multi-row INSERTs. */
-  async #append(client: pg.PoolClient, entries: readonly JournalEntry[]): Promise<void> {
+  async #append(client: pg.PoolClient, entries: readonly AcceptedEntry[]): Promise<void> {
     if (entries.length === 0) return;
     const frontier = await this.#frontierAt(client, await treeSize(client));
     const columns: unknown[][] = Array.from({ length: 9 }, () => []);
     const nodes: [number[], number[], Buffer[]] = [[], [], []];
-    for (const entry of entries) {
-      const row = [frontier.size, ...entryToRow(entry, canonicalJson(entry.data))] as const;
+    for (const { entry, dataJson } of entries) {
+      const row = [frontier.size, ...entryToRow(entry, dataJson)] as const;
       row.forEach((value, i) => columns[i]?.push(value));
-      frontier.append(row[8], (node) => {
-        if (node.level < STORED_MIN_LEVEL) return;
-        nodes[0].push(node.level);
-        nodes[1].push(node.index);
-        nodes[2].push(node.hash);
+      frontier.append(row[8], (level, index, hash) => {
+        if (level < STORED_MIN_LEVEL) return;
+        nodes[0].push(level);
+        nodes[1].push(index);
+        nodes[2].push(hash);
       });
     }
     await client.query(

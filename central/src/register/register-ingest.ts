@@ -31,9 +31,16 @@ export function checkRegisterKey(key: KeyObject): void {
   }
 }
 
-/** DER SubjectPublicKeyInfo: how a key sits in `source_keys`. */
+const spkiCache = new WeakMap<KeyObject, Buffer>();
+
+/** DER SubjectPublicKeyInfo: how a key sits in `source_keys` (exported once per KeyObject). */
 export function spkiOf(key: KeyObject): Buffer {
-  return key.export({ type: 'spki', format: 'der' });
+  let der = spkiCache.get(key);
+  if (!der) {
+    der = key.export({ type: 'spki', format: 'der' });
+    spkiCache.set(key, der);
+  }
+  return der;
 }
 
 /**

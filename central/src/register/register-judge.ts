@@ -1,14 +1,17 @@
 /**
  * Judging what a box sends, one entry or head at a time, against what the
  * register already holds. Pure: the store reads and writes, this decides.
- * The link checks are the protocol's own (verifyChain, verifyHead, hashEntry):
- * the register and `vigie journal verify` cannot disagree on what a chain is.
+ * The rules are the protocol's own: an entry's hash is hashEntry's (computed
+ * by EntryHasher from the canonical JSON made once, byte-for-byte equal to
+ * hashEntry by its property test), a link is verifyChain's (seq = last + 1,
+ * prevHash = last hash, with its problem codes), a head is verifyHead's: the
+ * register and `vigie journal verify` cannot disagree on what a chain is.
  */
 import type { KeyObject } from 'node:crypto';
-import { verifyChain } from '../../../protocol/src/journal-chain.js';
+import { EntryHasher } from '../../../agent/src/journal/entry-hasher.js';
+import { canonicalJson } from '../../../protocol/src/canonical-json.js';
 import {
   GENESIS_HASH,
-  hashEntry,
   JournalEntrySchema,
   type JournalEntry,
 } from '../../../protocol/src/journal-entry.js';
@@ -26,15 +29,20 @@ export interface Refusal {
   readonly message: string;
 }
 
+/** An entry to store, with the canonical JSON of its data as hashed (stored as is). */
+export interface AcceptedEntry {
+  readonly entry: JournalEntry;
+  readonly dataJson: string;
+}
+
 export type EntryVerdict =
-  | { readonly kind: 'accept'; readonly entry: JournalEntry }
-  | { readonly kind: 'duplicate' }
-  | Refusal;
+  ({ readonly kind: 'accept' } & AcceptedEntry) | { readonly kind: 'duplicate' } | Refusal;
 
 export type HeadVerdict =
   { readonly kind: 'accept'; readonly head: SignedHead } | { readonly kind: 'none' } | Refusal;
 
 const short = (hash: string): string => `${hash.slice(0, 12)}…`;
+const hex = (h: string): Buffer => Buffer.from(h, 'hex');
 
 function refuse(seq: number | null, reason: RegisterProblemCode, message: string): Refusal {
   return { kind: 'refuse', seq, reason, message };
@@ -49,11 +57,11 @@ export function claimedSeq(raw: unknown): number | null {
 
 export interface EntryContext {
   readonly source: string;
-  readonly boxKey: KeyObject;
   /** The last accepted entry of this source, inside the ingest transaction. */
   readonly last: Acked | null;
   /** The stored hash at (source, seq), if any. */
   storedHash(seq: number): string | undefined;
+  readonly hasher: EntryHasher;
 }
 
 /**
@@ -73,7 +81,18 @@ export function judgeEntry(raw: unknown, ctx: EntryContext): EntryVerdict {
     const message = `seq ${entry.seq} is from ${entry.source}, sent by ${ctx.source}`;
     return refuse(entry.seq, 'source-mismatch', message);
   }
-  const actual = hashEntry(entry);
+  const dataJson = canonicalJson(entry.data);
+  const actual = ctx.hasher
+    .hash(
+      entry.source,
+      entry.seq,
+      entry.time,
+      entry.bootId,
+      entry.type,
+      dataJson,
+      hex(entry.prevHash),
+    )
+    .toString('hex');
   if (actual !== entry.hash) {
     const message = `seq ${entry.seq} hashes to ${short(actual)}, not ${short(entry.hash)}`;
     return refuse(entry.seq, 'hash-mismatch', message);
@@ -84,10 +103,17 @@ export function judgeEntry(raw: unknown, ctx: EntryContext): EntryVerdict {
     const message = `seq ${entry.seq} is stored with hash ${short(stored)}; this one has ${short(entry.hash)}`;
     return refuse(entry.seq, 'seq-conflict', message);
   }
-  const anchor = ctx.last ?? { seq: 0, hash: GENESIS_HASH };
-  const link = verifyChain([entry], [], ctx.boxKey, anchor);
-  if (!link.ok) return refuse(entry.seq, link.problem, link.message);
-  return { kind: 'accept', entry };
+  // verifyChain's link rules and codes, the entry's own hash being checked above.
+  const last = ctx.last ?? { seq: 0, hash: GENESIS_HASH };
+  if (entry.seq !== last.seq + 1) {
+    const message = `seq ${entry.seq} does not follow the last accepted seq ${last.seq}: expected ${last.seq + 1}`;
+    return refuse(entry.seq, 'seq-gap', message);
+  }
+  if (entry.prevHash !== last.hash) {
+    const message = `seq ${entry.seq} prevHash ${short(entry.prevHash)} is not the hash of seq ${last.seq} ${short(last.hash)}`;
+    return refuse(entry.seq, 'prev-hash-mismatch', message);
+  }
+  return { kind: 'accept', entry, dataJson };
 }
 
 /** A head must name a stored entry of this source, carry its hash, and verify under the box key. */
@@ -124,7 +150,7 @@ export function judgeHead(
 /** What a batch does to the register, decided before anything is written. */
 export interface BatchVerdict {
   /** Entries to store, in seq order. */
-  readonly accepted: readonly JournalEntry[];
+  readonly accepted: readonly AcceptedEntry[];
   readonly duplicates: number;
   /** Refused entries and head, with what was received. */
   readonly refused: readonly { readonly raw: unknown; readonly refusal: Refusal }[];
@@ -160,16 +186,22 @@ export function judgeBatch(
 ): BatchVerdict {
   const known = new Map(stored);
   const storedHash = (seq: number): string | undefined => known.get(seq);
-  const accepted: JournalEntry[] = [];
+  const accepted: AcceptedEntry[] = [];
+  const hasher = new EntryHasher();
   const refused: { raw: unknown; refusal: Refusal }[] = [];
   let duplicates = 0;
   let lastAcked = last;
   for (const raw of sortBySeq(batch.entries)) {
-    const verdict = judgeEntry(raw, { source: batch.source, boxKey, last: lastAcked, storedHash });
+    const verdict = judgeEntry(raw, {
+      source: batch.source,
+      last: lastAcked,
+      storedHash,
+      hasher,
+    });
     if (verdict.kind === 'duplicate') duplicates++;
     else if (verdict.kind === 'refuse') refused.push({ raw, refusal: verdict });
     else {
-      accepted.push(verdict.entry);
+      accepted.push({ entry: verdict.entry, dataJson: verdict.dataJson });
       known.set(verdict.entry.seq, verdict.entry.hash);
       lastAcked = { seq: verdict.entry.seq, hash: verdict.entry.hash };
     }

@@ -17,7 +17,6 @@
 import type Database from 'better-sqlite3';
 import { createPublicKey } from 'node:crypto';
 import { VigieError } from '../../../lib/src/errors.js';
-import { canonicalJson } from '../../../protocol/src/canonical-json.js';
 import type { Checkpoint } from '../../../protocol/src/checkpoint.js';
 import type { JournalEntry } from '../../../protocol/src/journal-entry.js';
 import { headKeyKind } from '../../../protocol/src/journal-head.js';
@@ -44,7 +43,12 @@ import {
   unwritable,
   type RegisterCommonOptions,
 } from './register-ingest.js';
-import { claimedSeqs, judgeBatch, type BatchVerdict } from './register-judge.js';
+import {
+  claimedSeqs,
+  judgeBatch,
+  type AcceptedEntry,
+  type BatchVerdict,
+} from './register-judge.js';
 import type {
   AccessInput,
   AccessRecord,
@@ -94,6 +98,7 @@ export class SqliteRegisterStore implements RegisterStore {
   #readers: SqliteRegisterReaders | null = null;
   /** The tree's right edge, kept between batches; null when it must be read again. */
   #frontier: MerkleFrontier | null = null;
+  readonly #statements = new Map<string, Database.Statement>();
 
   constructor(options: SqliteRegisterStoreOptions) {
     this.#options = options;
@@ -121,6 +126,7 @@ export class SqliteRegisterStore implements RegisterStore {
     this.#db = null;
     this.#readers = null;
     this.#frontier = null;
+    this.#statements.clear();
     db?.close();
     return Promise.resolve();
   }
@@ -128,10 +134,12 @@ export class SqliteRegisterStore implements RegisterStore {
   rememberSource(identity: SourceIdentity): Promise<void> {
     return this.#write('remember a source', (db) => {
       const now = this.#options.clocks.wallNowMs();
-      db.prepare(
+      this.#sql(
+        db,
         'INSERT OR IGNORE INTO sources (source, kind, site, first_seen_ms) VALUES (?, ?, ?, ?)',
       ).run(identity.source, identity.kind, identity.site, now);
-      db.prepare(
+      this.#sql(
+        db,
         `INSERT OR IGNORE INTO source_keys (source, spki_der, cert_sha256, first_seen_ms)
          VALUES (?, ?, ?, ?)`,
       ).run(identity.source, identity.spkiDer, identity.certSha256, now);
@@ -152,15 +160,15 @@ export class SqliteRegisterStore implements RegisterStore {
   checkpoint(): Promise<Checkpoint> {
     return this.#write('sign a checkpoint', (db) => {
       const size = treeSize(db);
-      const stored = db
-        .prepare<[number], CheckpointRow>(
-          `SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints WHERE tree_size = ?`,
-        )
+      const stored = this.#sql<[number], CheckpointRow>(
+        db,
+        `SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints WHERE tree_size = ?`,
+      )
         .raw()
         .get(size);
       if (stored) return rowToCheckpoint(stored);
       const checkpoint = newCheckpoint(size, this.#frontierAt(db, size).root(), this.#options);
-      db.prepare(`INSERT INTO checkpoints (${CHECKPOINT_COLUMNS}) VALUES (?, ?, ?, ?, ?)`).run(
+      this.#sql(db, `INSERT INTO checkpoints (${CHECKPOINT_COLUMNS}) VALUES (?, ?, ?, ?, ?)`).run(
         ...checkpointToRow(checkpoint),
       );
       return checkpoint;
@@ -260,10 +268,10 @@ export class SqliteRegisterStore implements RegisterStore {
   #ingest(db: Database.Database, batch: IngestBatch): IngestResult {
     const { source } = batch;
     const last = this.#lastAcked(db, source);
-    const known = db
-      .prepare<[string, Buffer], number>(
-        'SELECT 1 FROM source_keys WHERE source = ? AND spki_der = ?',
-      )
+    const known = this.#sql<[string, Buffer], number>(
+      db,
+      'SELECT 1 FROM source_keys WHERE source = ? AND spki_der = ?',
+    )
       .pluck()
       .get(source, spkiOf(batch.boxKey));
     const verdict: BatchVerdict = known
@@ -271,7 +279,8 @@ export class SqliteRegisterStore implements RegisterStore {
       : refusedBatch(batch, last);
     this.#append(db, verdict.accepted);
     const now = this.#options.clocks.wallNowMs();
-    const keep = db.prepare(
+    const keep = this.#sql(
+      db,
       `INSERT OR IGNORE INTO evidence (${EVIDENCE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
     for (const { raw, refusal } of verdict.refused)
@@ -279,40 +288,59 @@ export class SqliteRegisterStore implements RegisterStore {
     let headStored = false;
     if (verdict.head.kind === 'accept') {
       headStored =
-        db
-          .prepare<HeadRow>(`INSERT OR IGNORE INTO heads (${HEAD_COLUMNS}) VALUES (?, ?, ?, ?)`)
-          .run(...headToRow(verdict.head.head)).changes > 0;
+        this.#sql<HeadRow>(
+          db,
+          `INSERT OR IGNORE INTO heads (${HEAD_COLUMNS}) VALUES (?, ?, ?, ?)`,
+        ).run(...headToRow(verdict.head.head)).changes > 0;
     }
     return ingestResult(source, verdict, headStored, this.#options.logger);
   }
 
+  /** The stored hashes of the seqs the batch claims: one range read on (source, seq). */
   #storedHashes(db: Database.Database, source: string, batch: IngestBatch): Map<number, string> {
-    const get = db
-      .prepare<[string, number], Buffer>('SELECT hash FROM entries WHERE source = ? AND seq = ?')
-      .pluck();
+    const seqs = claimedSeqs(batch.entries, batch.head);
     const stored = new Map<number, string>();
-    for (const seq of claimedSeqs(batch.entries, batch.head)) {
-      const hash = get.get(source, seq);
-      if (hash) stored.set(seq, hash.toString('hex'));
-    }
+    if (seqs.length === 0) return stored;
+    const [low, high] = [Math.min(...seqs), Math.max(...seqs)];
+    // A batch claiming far-apart seqs (a resend is contiguous) is read seq by seq.
+    const rows =
+      high - low < 4 * seqs.length
+        ? this.#sql<[string, number, number], [number, Buffer]>(
+            db,
+            'SELECT seq, hash FROM entries WHERE source = ? AND seq BETWEEN ? AND ?',
+          )
+            .raw()
+            .all(source, low, high)
+        : seqs.flatMap((seq) =>
+            this.#sql<[string, number], [number, Buffer]>(
+              db,
+              'SELECT seq, hash FROM entries WHERE source = ? AND seq = ?',
+            )
+              .raw()
+              .all(source, seq),
+          );
+    const wanted = new Set(seqs);
+    for (const [seq, hash] of rows) if (wanted.has(seq)) stored.set(seq, hash.toString('hex'));
     return stored;
   }
 
   /** Accepted entries at the next leaves, with the Merkle nodes they complete. */
-  #append(db: Database.Database, entries: readonly JournalEntry[]): void {
+  #append(db: Database.Database, entries: readonly AcceptedEntry[]): void {
     if (entries.length === 0) return;
     const frontier = this.#frontierAt(db, treeSize(db));
-    const insert = db.prepare<[number, ...EntryRow]>(
+    const insert = this.#sql<[number, ...EntryRow]>(
+      db,
       `INSERT INTO entries (leaf, ${ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    const insertNode = db.prepare<[number, number, Buffer]>(
+    const insertNode = this.#sql<[number, number, Buffer]>(
+      db,
       'INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)',
     );
-    for (const entry of entries) {
-      const row = entryToRow(entry, canonicalJson(entry.data));
+    for (const { entry, dataJson } of entries) {
+      const row = entryToRow(entry, dataJson);
       insert.run(frontier.size, ...row);
-      frontier.append(row[7], (node) => {
-        if (node.level >= STORED_MIN_LEVEL) insertNode.run(node.level, node.index, node.hash);
+      frontier.append(row[7], (level, index, hash) => {
+        if (level >= STORED_MIN_LEVEL) insertNode.run(level, index, hash);
       });
     }
   }
@@ -332,12 +360,11 @@ export class SqliteRegisterStore implements RegisterStore {
 
   #subtreeHashes(db: Database.Database, ids: readonly SubtreeId[]): Buffer[] {
     const fetch = nodeFetch(ids);
-    const node = db
-      .prepare<[number, number], Buffer>(
-        'SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?',
-      )
-      .pluck();
-    const leaf = db.prepare<[number], Buffer>('SELECT hash FROM entries WHERE leaf = ?').pluck();
+    const node = this.#sql<[number, number], Buffer>(
+      db,
+      'SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?',
+    ).pluck();
+    const leaf = this.#sql<[number], Buffer>(db, 'SELECT hash FROM entries WHERE leaf = ?').pluck();
     const stored = new Map<string, Buffer>();
     for (const id of fetch.stored) {
       const hash = node.get(id.level, id.index);
@@ -352,13 +379,26 @@ export class SqliteRegisterStore implements RegisterStore {
   }
 
   #lastAcked(db: Database.Database, source: string): Acked | null {
-    const row = db
-      .prepare<[string], LastRow>(
-        'SELECT seq, hash FROM entries WHERE source = ? ORDER BY seq DESC LIMIT 1',
-      )
+    const row = this.#sql<[string], LastRow>(
+      db,
+      'SELECT seq, hash FROM entries WHERE source = ? ORDER BY seq DESC LIMIT 1',
+    )
       .raw()
       .get(source);
     return row ? { seq: row[0], hash: row[1].toString('hex') } : null;
+  }
+
+  /** Prepared once per open database: ingest runs the same few statements per batch. */
+  #sql<P extends unknown[] | object = unknown[], R = unknown>(
+    db: Database.Database,
+    sql: string,
+  ): Database.Statement<P, R> {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement as unknown as Database.Statement<P, R>;
   }
 
   #requireDb(): Database.Database {
