@@ -3,8 +3,8 @@
  * period, the generation time (Paris), the register checkpoint the export was
  * taken at (tree size and root hash: what an auditor checks it against), the
  * table with its header row repeated, and "Page x sur y". Cells wrap on words
- * (a word longer than its column is cut); a row taller than a page continues
- * on the next one.
+ * (a word longer than its column is cut); a row is kept whole on one page, and
+ * only a row taller than a page continues on the next one.
  */
 import { PdfPage, textWidth, writePdf } from './pdf-writer.js';
 import { parisTime, WORDS, type Lang, type Table } from './register-text.js';
@@ -92,6 +92,7 @@ class PageFlow {
   readonly pages: PdfPage[] = [];
   #page: PdfPage | null = null;
   #y = 0;
+  #rowsOnPage = 0;
 
   constructor(
     readonly header: ExportHeader,
@@ -116,6 +117,7 @@ class PageFlow {
       y -= 10;
     }
     this.#y = y - 4;
+    this.#rowsOnPage = 0;
     this.#row(
       this.table.columns.map((c) => c.header),
       'bold',
@@ -127,6 +129,7 @@ class PageFlow {
   row(cells: readonly string[]): void {
     if (this.#page === null) this.newPage();
     this.#row(cells, 'regular', false);
+    this.#rowsOnPage++;
   }
 
   #row(cells: readonly string[], font: 'regular' | 'bold', shaded: boolean): void {
@@ -134,8 +137,8 @@ class PageFlow {
     for (;;) {
       const tallest = Math.max(1, ...lines.map((l) => l.length));
       const fits = Math.floor((this.room - 2 * PAD) / LEADING);
-      if (tallest > fits && !shaded && fits < Math.min(tallest, 3)) {
-        this.newPage(); // too little room left for a useful part: start afresh
+      if (tallest > fits && !shaded && this.#rowsOnPage > 0) {
+        this.newPage(); // a row is kept whole on one page unless it is taller than a page
         continue;
       }
       const take = Math.min(tallest, Math.max(1, fits));
