@@ -44,7 +44,10 @@ export function periodText(period: Period, lang: Lang): string {
   const w = WORDS[lang];
   if (period.from === null && period.to === null) return w.allTime;
   const from = period.from ? parisTime(period.from.getTime(), lang) : w.allTime;
-  const to = period.to ? parisTime(period.to.getTime(), lang) : '…';
+  if (period.to === null) return lang === 'fr' ? `depuis le ${from}` : `since ${from}`;
+  const to = parisTime(period.to.getTime(), lang);
+  if (period.from === null)
+    return lang === 'fr' ? `jusqu’au ${to} (exclu)` : `until ${to} (excluded)`;
   return lang === 'fr' ? `du ${from} au ${to} (exclu)` : `from ${from} to ${to} (excluded)`;
 }
 
