@@ -21,13 +21,6 @@ export interface Clocks {
   wallNowMs(): number;
 }
 
-type FactoryModule = {
-  createRegisterStore(
-    backend: { backend: 'sqlite'; file: string },
-    options: { registerKey: KeyObject; kid: string; clocks: Clocks; logger?: Logger },
-  ): RegisterStore;
-};
-
 async function sqliteStore(
   file: string,
   registerKey: KeyObject,
@@ -35,18 +28,11 @@ async function sqliteStore(
   clocks: Clocks,
   log: Logger,
 ): Promise<RegisterStore> {
-  const name = '../register-factory.js'; // lands with the PostgreSQL store
-  let factory: FactoryModule | null = null;
-  try {
-    factory = (await import(name)) as FactoryModule;
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code !== 'ERR_MODULE_NOT_FOUND' || !e.message.includes('register-factory')) throw err;
-  }
-  const options = { registerKey, kid, clocks, logger: log.child('store') };
-  if (factory) return factory.createRegisterStore({ backend: 'sqlite', file }, options);
-  const { SqliteRegisterStore } = await import('../register-store.js');
-  return new SqliteRegisterStore({ file, ...options });
+  const { createRegisterStore } = await import('../register-factory.js');
+  return createRegisterStore(
+    { backend: 'sqlite', file },
+    { registerKey, kid, clocks, logger: log.child('store') },
+  );
 }
 
 /** Opens the store named by the options; exactly one of --config or --db. */
