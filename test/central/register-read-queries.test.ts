@@ -126,6 +126,16 @@ void t.test('one session, with its annotations', async (t) => {
   t.equal(row?.outcome?.outcome, 'rien à signaler');
   t.equal(row?.site, 'patrotte-barres');
   t.equal(await findSession(store, 'no-such-session'), null);
+  const box = new FakeBox('box-bellecroix-01', 'bellecroix');
+  box.append(
+    'command.refused',
+    { commandId: 'c-9', commandType: 'session.open', kid: 'op-b', reason: 'ttl', detail: 'x' },
+    '2026-11-29T10:00:00.000Z',
+  );
+  store.load(box);
+  for (const key of ['c-9', 'refused:c-9']) {
+    t.match(await findSession(store, key), { key: 'refused:c-9', status: 'refused' }, key);
+  }
   t.end();
 });
 

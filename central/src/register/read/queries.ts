@@ -235,10 +235,8 @@ export async function findTransmissions(
 }
 
 /** One session (or one refused open by its command id), or null when the register has none. */
-export async function findSession(
-  store: RegisterStore,
-  sessionId: string,
-): Promise<Transmission | null> {
+export async function findSession(store: RegisterStore, key: string): Promise<Transmission | null> {
+  const sessionId = key.startsWith('refused:') ? key.slice('refused:'.length) : key;
   const entries = await collect(store.entries({ types: TRANSMISSION_TYPES }), (e) => {
     const k = keyOf(e);
     return k === sessionId || e.type === 'command.refused';
