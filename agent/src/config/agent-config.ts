@@ -215,6 +215,7 @@ export const AgentConfigSchema = z.strictObject({
         .number()
         .int()
         .min(1)
+        .max(100_000_000)
         .default(100_000)
         .describe('unacknowledged entries past this raise register-backlog-high'),
       minFreeDiskPercent: z

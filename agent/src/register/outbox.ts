@@ -94,6 +94,8 @@ class Halt extends Error {
 class Refused extends Error {}
 
 const DISK_CHECK_EVERY_MS = 60_000;
+/** Entries sent between two turns of the event loop. */
+const YIELD_EVERY = 64;
 
 export class RegisterOutbox {
   /**
@@ -297,7 +299,11 @@ export class RegisterOutbox {
       publicKey: this.#publicKey,
     });
     if (closed.localProblem) this.#localProblem(closed.localProblem);
-    for (const entry of closed.entries) await conn.send({ entry: entryToWire(entry) });
+    for (const [i, entry] of closed.entries.entries()) {
+      // Yield to the event loop now and then: a backlog never holds the agent's I/O.
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await new Promise(setImmediate);
+      await conn.send({ entry: entryToWire(entry) });
+    }
     await conn.send({ head: headToWire(closed.head) });
     this.events.emit('sent', closed.head.seq);
     const reply = await this.#next(conn);

@@ -16,6 +16,7 @@ import {
   type IngestResponse,
   type WireCheckpoint,
 } from '../../../protocol/src/register-proto.js';
+import { BatchSlots } from './batch-slots.js';
 import { Checkpointer } from './checkpointer.js';
 import { profileServerCredentials } from './grpc-credentials.js';
 import { IngestStream, type IngestCall, type IngestLimits } from './ingest-stream.js';
@@ -35,6 +36,8 @@ export interface IngestServiceOptions {
   readonly alarms: RegisterAlarmPort;
   readonly log: Logger;
   readonly limits?: IngestLimits;
+  /** Sources with a batch in memory at once (default 32); the others wait, paused. */
+  readonly maxConcurrentBatches?: number;
   /** At most one new checkpoint signature per this many ms (default 1,000). */
   readonly checkpointEveryMs?: number;
   readonly monoNowMs?: () => number;
@@ -48,6 +51,7 @@ const UNAUTHENTICATED = 16;
 export class RegisterIngestService {
   readonly #options: IngestServiceOptions;
   readonly #checkpoints: Checkpointer;
+  readonly #slots: BatchSlots;
   readonly #streams = new Set<IngestStream>();
   #server: grpc.Server | null = null;
   #port: number | null = null;
@@ -58,6 +62,7 @@ export class RegisterIngestService {
     this.#options = options;
     const mono = options.monoNowMs ?? (() => performance.now());
     this.#checkpoints = new Checkpointer(options.store, options.checkpointEveryMs ?? 1000, mono);
+    this.#slots = new BatchSlots(options.maxConcurrentBatches ?? 32);
   }
 
   /** The bound port (after start). */
@@ -147,6 +152,7 @@ export class RegisterIngestService {
     const stream: IngestStream = new IngestStream(call, source, {
       store: this.#options.store,
       checkpoints: this.#checkpoints,
+      slots: this.#slots,
       alarms,
       limits: this.#options.limits ?? DEFAULT_INGEST_LIMITS,
       log,

@@ -23,6 +23,7 @@ import {
 } from '../../../protocol/src/register-proto.js';
 import type { IngestRefusalCode, RegisterAlarmPort } from './register-alarms.js';
 import type { RegisterStore } from './register-port.js';
+import type { BatchSlots } from './batch-slots.js';
 import type { Checkpointer } from './checkpointer.js';
 import type { AuthenticatedSource } from './source-identity.js';
 
@@ -38,6 +39,8 @@ export interface IngestLimits {
 export interface IngestStreamDeps {
   readonly store: RegisterStore;
   readonly checkpoints: Checkpointer;
+  /** Shared by every stream: bounds the batches held in memory at once. */
+  readonly slots: BatchSlots;
   readonly alarms: RegisterAlarmPort;
   readonly limits: IngestLimits;
   readonly log: Logger;
@@ -56,6 +59,8 @@ export class IngestStream {
   #batch: unknown[] = [];
   #batchBytes = 0;
   #knownSize = 0;
+  /** Gives back the batch slot this stream holds, if it holds one. */
+  #slot: (() => void) | null = null;
   #queue: Promise<void> = Promise.resolve();
 
   constructor(call: IngestCall, source: AuthenticatedSource, deps: IngestStreamDeps) {
@@ -92,9 +97,17 @@ export class IngestStream {
     if (this.#phase === 'hello') {
       await this.#paused(() => this.#hello(msg));
     } else if (msg.entry) {
+      if (!this.#slot) {
+        await this.#paused(async () => {
+          this.#slot = await this.#deps.slots.acquire();
+        });
+        // The stream may have ended while it waited for its slot.
+        if (this.#isClosed()) return this.#giveSlotBack();
+      }
       this.#entry(msg.entry);
     } else if (msg.head) {
       await this.#paused(() => this.#head(msg.head ?? {}));
+      this.#giveSlotBack();
     } else {
       this.#refuse(null, 'protocol-violation', 'a second Hello, or a message with no body');
     }
@@ -232,10 +245,21 @@ export class IngestStream {
     this.#nack(0, 'register-unavailable', 'the register failed on this stream; retry later');
   }
 
+  #isClosed(): boolean {
+    return this.#phase === 'closed';
+  }
+
+  #giveSlotBack(): void {
+    const giveBack = this.#slot;
+    this.#slot = null;
+    giveBack?.();
+  }
+
   #close(): void {
     if (this.#phase === 'closed') return;
     this.#phase = 'closed';
     this.#batch = [];
+    this.#giveSlotBack();
     try {
       this.#call.end();
     } catch (err) {

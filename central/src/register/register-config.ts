@@ -20,6 +20,7 @@ import type { Logger } from '../../../lib/src/log.js';
 import { parseOrThrow } from '../../../lib/src/schema.js';
 import { parseYamlText } from '../../../lib/src/yaml.js';
 import { ID_PATTERN } from '../../../protocol/src/ids.js';
+import { RegisterWebSchema } from './read/register-web-config.js';
 import type { RegisterStore } from './register-port.js';
 
 const FileSchema = (what: string) => z.string().min(1, 'must be a file path').describe(what);
@@ -99,7 +100,16 @@ export const RegisterSectionSchema = z.strictObject({
     .max(64 * 1024 * 1024)
     .default(4 * 1024 * 1024)
     .describe('bytes of entries before a head; more is refused'),
-  web: z.unknown().optional().describe('the read-only web page (docs/register.md)'),
+  maxConcurrentBatches: z
+    .number()
+    .int()
+    .min(1)
+    .max(1024)
+    .default(32)
+    .describe('sources with a batch in memory at once; the others wait (bounds memory)'),
+  web: RegisterWebSchema.optional().describe(
+    'the read-only web page (docs/register-reading.md); without it, no page',
+  ),
 });
 export type RegisterSection = z.output<typeof RegisterSectionSchema>;
 
@@ -165,6 +175,10 @@ export function resolveRegisterSection(
       crlFile: at(section.tls.crlFile),
     },
     signing: { ...section.signing, keyFile: at(section.signing.keyFile) },
+    web: section.web && {
+      ...section.web,
+      tls: { certFile: at(section.web.tls.certFile), keyFile: at(section.web.tls.keyFile) },
+    },
   };
 }
 

@@ -75,6 +75,7 @@ export class RegisterServer {
       log: log.child('ingest'),
       limits: { maxBatchEntries: config.maxBatchEntries, maxBatchBytes: config.maxBatchBytes },
       checkpointEveryMs: config.checkpointEveryMs,
+      maxConcurrentBatches: config.maxConcurrentBatches,
       monoNowMs: () => clocks.monoNowMs(),
     });
     return this.#service.start();
