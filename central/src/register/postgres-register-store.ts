@@ -39,7 +39,7 @@ import {
   unwritable,
   type RegisterCommonOptions,
 } from './register-ingest.js';
-import { claimedSeqs, judgeBatch, type AcceptedEntry } from './register-judge.js';
+import { claimedSeqs, judgeBatch } from './register-judge.js';
 import type {
   AccessInput,
   AccessRecord,
@@ -58,6 +58,7 @@ import type {
 import {
   CHECKPOINT_COLUMNS,
   checkpointToRow,
+  ENTRY_COLUMNS,
   entryToRow,
   EVIDENCE_COLUMNS,
   evidenceRow,
@@ -195,11 +196,14 @@ export class PostgresRegisterStore implements RegisterStore {
   }
 
   ingest(batch: IngestBatch): Promise<IngestResult> {
-    return this.#transaction(`ingest a batch from ${batch.source}`, async (client) => {
-      headKeyKind(batch.boxKey); // journal-key-unsupported: a caller's mistake, not evidence
-      await client.query(TREE_LOCK);
-      return this.#ingest(client, batch);
-    });
+    return this.#transaction(
+      `ingest a batch from ${batch.source}`,
+      async (client) => {
+        headKeyKind(batch.boxKey); // journal-key-unsupported: a caller's mistake, not evidence
+        return this.#ingest(client, batch);
+      },
+      { lockTree: true },
+    );
   }
 
   async lastAcked(source: string): Promise<Acked | null> {
@@ -207,23 +211,26 @@ export class PostgresRegisterStore implements RegisterStore {
   }
 
   checkpoint(): Promise<Checkpoint> {
-    return this.#transaction('sign a checkpoint', async (client) => {
-      await client.query(TREE_LOCK);
-      const size = await treeSize(client);
-      const stored = await client.query<CheckpointRow>({
-        text: `SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints WHERE tree_size = $1`,
-        values: [size],
-        rowMode: 'array',
-      });
-      if (stored.rows[0]) return rowToCheckpoint(stored.rows[0]);
-      const root = (await this.#frontierAt(client, size)).root();
-      const checkpoint = newCheckpoint(size, root, this.#options);
-      await client.query(
-        `INSERT INTO checkpoints (${CHECKPOINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5)`,
-        checkpointToRow(checkpoint),
-      );
-      return checkpoint;
-    });
+    return this.#transaction(
+      'sign a checkpoint',
+      async (client) => {
+        const size = await treeSize(client);
+        const stored = await client.query<CheckpointRow>({
+          text: `SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints WHERE tree_size = $1`,
+          values: [size],
+          rowMode: 'array',
+        });
+        if (stored.rows[0]) return rowToCheckpoint(stored.rows[0]);
+        const root = (await this.#frontierAt(client, size)).root();
+        const checkpoint = newCheckpoint(size, root, this.#options);
+        await client.query(
+          `INSERT INTO checkpoints (${CHECKPOINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5)`,
+          checkpointToRow(checkpoint),
+        );
+        return checkpoint;
+      },
+      { lockTree: true },
+    );
   }
 
   async consistencyProof(oldSize: number, newSize: number): Promise<Buffer[]> {
@@ -291,10 +298,15 @@ export class PostgresRegisterStore implements RegisterStore {
   }
 
   /** One transaction on one connection; on failure, rolled back and the frontier forgotten. */
-  async #transaction<T>(what: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  async #transaction<T>(
+    what: string,
+    work: (client: pg.PoolClient) => Promise<T>,
+    options: { lockTree?: boolean } = {},
+  ): Promise<T> {
     const client = await this.#requirePool().connect();
     try {
-      await client.query('BEGIN');
+      // One round trip: the lock is the transaction's first statement.
+      await client.query(options.lockTree ? `BEGIN; ${TREE_LOCK}` : 'BEGIN');
       const result = await work(client);
       await client.query('COMMIT');
       return result;
@@ -309,66 +321,39 @@ export class PostgresRegisterStore implements RegisterStore {
     }
   }
 
+  /** Four round trips per batch: BEGIN + lock, one read, one write, COMMIT. */
   async #ingest(client: pg.PoolClient, batch: IngestBatch): Promise<IngestResult> {
     const { source } = batch;
-    const last = await lastAckedOf(client, source);
-    const known = await client.query(
-      'SELECT 1 FROM source_keys WHERE source = $1 AND spki_der = $2',
-      [source, spkiOf(batch.boxKey)],
-    );
-    const verdict =
-      known.rowCount === 0
-        ? refusedBatch(batch, last)
-        : judgeBatch(batch, batch.boxKey, last, await storedHashes(client, source, batch));
-    await this.#append(client, verdict.accepted);
-    const now = this.#options.clocks.wallNowMs();
-    for (const { raw, refusal } of verdict.refused) {
-      await client.query(
-        `INSERT INTO evidence (${EVIDENCE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT DO NOTHING`,
-        evidenceRow(source, raw, refusal, now),
-      );
-    }
-    let headStored = false;
-    if (verdict.head.kind === 'accept') {
-      const inserted = await client.query(
-        `INSERT INTO heads (${HEAD_COLUMNS}) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
-        headToRow(verdict.head.head),
-      );
-      headStored = (inserted.rowCount ?? 0) > 0;
-    }
-    return ingestResult(source, verdict, headStored, this.#options.logger);
-  }
-
-  /** Accepted entries at the next leaves and the nodes they complete: two multi-row INSERTs. */
-  async #append(client: pg.PoolClient, entries: readonly AcceptedEntry[]): Promise<void> {
-    if (entries.length === 0) return;
-    const frontier = await this.#frontierAt(client, await treeSize(client));
-    const columns: unknown[][] = Array.from({ length: 9 }, () => []);
-    const nodes: [number[], number[], Buffer[]] = [[], [], []];
-    for (const { entry, dataJson } of entries) {
-      const row = [frontier.size, ...entryToRow(entry, dataJson)] as const;
-      row.forEach((value, i) => columns[i]?.push(value));
-      frontier.append(row[8], (level, index, hash) => {
+    const state = await readBatchState(client, batch);
+    const verdict = state.known
+      ? judgeBatch(batch, batch.boxKey, state.last, state.stored)
+      : refusedBatch(batch, state.last);
+    const frontier =
+      verdict.accepted.length > 0 ? await this.#frontierAt(client, state.treeSize) : null;
+    const entries: unknown[][] = Array.from({ length: 9 }, () => []);
+    const nodes: unknown[][] = [[], [], []];
+    for (const { entry, dataJson } of verdict.accepted) {
+      const f = frontier as MerkleFrontier;
+      const row = [f.size, ...entryToRow(entry, dataJson)] as const;
+      row.forEach((value, i) => entries[i]?.push(value));
+      f.append(row[8], (level, index, hash) => {
         if (level < STORED_MIN_LEVEL) return;
-        nodes[0].push(level);
-        nodes[1].push(index);
-        nodes[2].push(hash);
+        nodes[0]?.push(level);
+        nodes[1]?.push(index);
+        nodes[2]?.push(hash);
       });
     }
-    await client.query(
-      `INSERT INTO entries (leaf, seq, source, time, boot_id, type, data, prev_hash, hash)
-       SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[],
-                            $6::text[], $7::text[], $8::bytea[], $9::bytea[])`,
-      columns,
-    );
-    if (nodes[0].length > 0) {
-      await client.query(
-        `INSERT INTO merkle_nodes (level, idx, hash)
-         SELECT * FROM unnest($1::int[], $2::bigint[], $3::bytea[])`,
-        nodes,
-      );
+    const now = this.#options.clocks.wallNowMs();
+    const evidence: unknown[][] = Array.from({ length: 7 }, () => []);
+    for (const { raw, refusal } of verdict.refused) {
+      evidenceRow(source, raw, refusal, now).forEach((value, i) => evidence[i]?.push(value));
     }
+    const heads: unknown[][] = [[], [], [], []];
+    if (verdict.head.kind === 'accept') {
+      headToRow(verdict.head.head).forEach((value, i) => heads[i]?.push(value));
+    }
+    const written = await client.query(WRITE_BATCH, [...entries, ...nodes, ...evidence, ...heads]);
+    return ingestResult(source, verdict, (written.rowCount ?? 0) > 0, this.#options.logger);
   }
 
   async #frontierAt(client: pg.PoolClient, size: number): Promise<MerkleFrontier> {
@@ -425,14 +410,70 @@ async function lastAckedOf(db: pg.Pool | pg.PoolClient, source: string): Promise
   return row ? { seq: row.seq, hash: row.hash.toString('hex') } : null;
 }
 
-async function storedHashes(
-  client: pg.PoolClient,
-  source: string,
-  batch: IngestBatch,
-): Promise<Map<number, string>> {
-  const result = await client.query<{ seq: number; hash: Buffer }>(
-    'SELECT seq, hash FROM entries WHERE source = $1 AND seq = ANY($2::bigint[])',
-    [source, claimedSeqs(batch.entries, batch.head)],
-  );
-  return new Map(result.rows.map((r) => [r.seq, r.hash.toString('hex')]));
+/** A batch's entries, nodes, evidence and head in one statement (data-modifying CTEs). */
+const WRITE_BATCH = `
+WITH e AS (
+  INSERT INTO entries (leaf, ${ENTRY_COLUMNS})
+  SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[],
+                       $6::text[], $7::text[], $8::bytea[], $9::bytea[])
+), n AS (
+  INSERT INTO merkle_nodes (level, idx, hash)
+  SELECT * FROM unnest($10::int[], $11::bigint[], $12::bytea[])
+), v AS (
+  INSERT INTO evidence (${EVIDENCE_COLUMNS})
+  SELECT * FROM unnest($13::text[], $14::bigint[], $15::text[], $16::text[], $17::text[],
+                       $18::bytea[], $19::bigint[])
+  ON CONFLICT DO NOTHING
+)
+INSERT INTO heads (${HEAD_COLUMNS})
+SELECT * FROM unnest($20::bigint[], $21::text[], $22::bytea[], $23::bytea[])
+ON CONFLICT DO NOTHING`;
+
+/** What judging a batch needs, read in one statement after the lock. */
+const READ_BATCH_STATE = `
+SELECT (SELECT max(leaf) FROM entries) AS last_leaf,
+       l.seq AS last_seq, l.hash AS last_hash,
+       EXISTS (SELECT 1 FROM source_keys WHERE source = $1 AND spki_der = $2) AS known,
+       ARRAY(SELECT e.seq::text FROM entries e
+             WHERE e.source = $1 AND e.seq = ANY($3::bigint[]) ORDER BY e.seq) AS seqs,
+       ARRAY(SELECT encode(e.hash, 'hex') FROM entries e
+             WHERE e.source = $1 AND e.seq = ANY($3::bigint[]) ORDER BY e.seq) AS hashes
+FROM (SELECT 1) AS one
+LEFT JOIN LATERAL (
+  SELECT seq, hash FROM entries WHERE source = $1 ORDER BY seq DESC LIMIT 1
+) AS l ON true`;
+
+interface BatchState {
+  readonly treeSize: number;
+  readonly last: Acked | null;
+  readonly known: boolean;
+  readonly stored: Map<number, string>;
+}
+
+async function readBatchState(client: pg.PoolClient, batch: IngestBatch): Promise<BatchState> {
+  const result = await client.query<{
+    last_leaf: number | null;
+    last_seq: number | null;
+    last_hash: Buffer | null;
+    known: boolean;
+    seqs: string[];
+    hashes: string[];
+  }>(READ_BATCH_STATE, [
+    batch.source,
+    spkiOf(batch.boxKey),
+    claimedSeqs(batch.entries, batch.head),
+  ]);
+  const row = result.rows[0];
+  if (!row) throw new Error('the batch state query returned no row');
+  const stored = new Map<number, string>();
+  row.seqs.forEach((seq, i) => stored.set(Number(seq), row.hashes[i] as string));
+  return {
+    treeSize: row.last_leaf === null ? 0 : row.last_leaf + 1,
+    last:
+      row.last_seq === null || row.last_hash === null
+        ? null
+        : { seq: row.last_seq, hash: row.last_hash.toString('hex') },
+    known: row.known,
+    stored,
+  };
 }
