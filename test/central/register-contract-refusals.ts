@@ -209,6 +209,11 @@ export function tamperTests(t: Test, backend: string, chain: Chain, fresh: Store
       ],
     ],
     [
+      'a broken link: prev-hash-mismatch at the entry whose prevHash was changed',
+      (h) => h.tamper([['UPDATE entries SET prev_hash = ? WHERE seq = 5', [Buffer.alloc(32, 5)]]]),
+      [{ source: 'box-01', seq: 5, reason: 'prev-hash-mismatch' }],
+    ],
+    [
       'a forged head signature',
       (h) => h.tamper([['UPDATE heads SET sig = ? WHERE seq = 6', [Buffer.alloc(64, 1)]]]),
       [{ source: 'box-01', seq: 6, reason: 'head-bad-signature' }],
