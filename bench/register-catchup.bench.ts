@@ -132,22 +132,25 @@ async function catchUp(box: BoxState, port: number, deadline: number): Promise<n
     if (!resume.resume) throw new Error(`${box.boxId}: no Resume`);
     while (sent < ENTRIES && Date.now() < deadline) {
       const n = Math.min(BATCH, ENTRIES - sent);
-      for (let i = 0; i < n; i++) {
-        const entry: JournalEntry = appendEntry(prev, {
-          source: box.boxId,
-          time: new Date(Date.UTC(2026, 10, 1) + (prev?.seq ?? 0) * 1000).toISOString(),
-          bootId,
-          type: 'session.opened',
-          data: {
-            sessionId: `s-${sent + i}`,
-            cameras: ['cam-01', 'cam-02'],
-            recipient: 'csu-metz',
-          },
-        });
-        prev = entry;
-        // Yield as the outbox does: a thousand streams must not starve the sockets' I/O.
-        if (i % 64 === 63) await new Promise(setImmediate);
-        await conn.send({ entry: entryToWire(entry) });
+      for (let i = 0; i < n; i += 64) {
+        const chunk: JournalEntry[] = [];
+        for (let j = i; j < Math.min(n, i + 64); j++) {
+          prev = appendEntry(prev, {
+            source: box.boxId,
+            time: new Date(Date.UTC(2026, 10, 1) + (prev?.seq ?? 0) * 1000).toISOString(),
+            bootId,
+            type: 'session.opened',
+            data: {
+              sessionId: `s-${sent + j}`,
+              cameras: ['cam-01', 'cam-02'],
+              recipient: 'csu-metz',
+            },
+          });
+          chunk.push(prev);
+        }
+        // As the outbox does: 64 entries per message, and a turn of the event loop between.
+        await conn.send({ entries: { entries: chunk.map(entryToWire) } });
+        await new Promise(setImmediate);
       }
       const last = prev as JournalEntry;
       const head = signHead({ source: box.boxId, seq: last.seq, hash: last.hash }, box.key);

@@ -82,7 +82,11 @@ export interface WireNack {
   detail: string;
 }
 
-export type IngestRequest = { hello: WireHello } | { entry: WireEntry } | { head: WireHead };
+export type IngestRequest =
+  | { hello: WireHello }
+  | { entry: WireEntry }
+  | { entries: { entries: WireEntry[] } }
+  | { head: WireHead };
 export type IngestResponse =
   { resume: WireResume } | { ack: WireAck } | { nack: WireNack } | { checkpoint: WireCheckpoint };
 
@@ -90,6 +94,7 @@ export type IngestResponse =
 export type IngestRequestIn = Partial<{
   hello: Partial<WireHello>;
   entry: Partial<WireEntry>;
+  entries: { entries?: Partial<WireEntry>[] };
   head: Partial<WireHead>;
   body: string;
 }>;

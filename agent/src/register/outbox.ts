@@ -94,8 +94,8 @@ class Halt extends Error {
 class Refused extends Error {}
 
 const DISK_CHECK_EVERY_MS = 60_000;
-/** Entries sent between two turns of the event loop. */
-const YIELD_EVERY = 64;
+/** Entries per gRPC message (JournalEntries), and between two turns of the event loop. */
+const ENTRIES_PER_MESSAGE = 64;
 
 export class RegisterOutbox {
   /**
@@ -299,10 +299,11 @@ export class RegisterOutbox {
       publicKey: this.#publicKey,
     });
     if (closed.localProblem) this.#localProblem(closed.localProblem);
-    for (const [i, entry] of closed.entries.entries()) {
-      // Yield to the event loop now and then: a backlog never holds the agent's I/O.
-      if (i % YIELD_EVERY === YIELD_EVERY - 1) await new Promise(setImmediate);
-      await conn.send({ entry: entryToWire(entry) });
+    for (let i = 0; i < closed.entries.length; i += ENTRIES_PER_MESSAGE) {
+      const chunk = closed.entries.slice(i, i + ENTRIES_PER_MESSAGE);
+      await conn.send({ entries: { entries: chunk.map(entryToWire) } });
+      // Yield to the event loop between messages: a backlog never holds the agent's I/O.
+      await new Promise(setImmediate);
     }
     await conn.send({ head: headToWire(closed.head) });
     this.events.emit('sent', closed.head.seq);

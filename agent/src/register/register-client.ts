@@ -53,6 +53,7 @@ export function openIngest(options: RegisterClientOptions): IngestConnection {
     'grpc.keepalive_time_ms': 60_000,
     'grpc.keepalive_timeout_ms': 20_000,
     'grpc.max_receive_message_length': 1024 * 1024,
+    'grpc.enable_channelz': 0,
   });
   const method = registerIngestService().Ingest as grpc.MethodDefinition<
     IngestRequest,

@@ -9,9 +9,22 @@ import * as grpc from '@grpc/grpc-js';
 import type { SecureServerOptions } from 'node:http2';
 import { secureContextOptions, type TlsMaterial } from '../../../certs/src/tls-profile.js';
 
+/**
+ * HTTP/2 flow-control window per stream: what a source may send ahead of
+ * what the register has read. grpc-js decodes every message of a received
+ * frame at once, so a paused stream holds its whole window as objects (about
+ * seven times its bytes): with a thousand boxes catching up, 64 KiB windows
+ * held about 450 MB; 16 KiB is still ~80 entries ahead of each read.
+ */
+export const STREAM_WINDOW_BYTES = 16 * 1024;
+
 class ProfileServerCredentials extends grpc.ServerCredentials {
   constructor(material: TlsMaterial) {
-    const constructorOptions: SecureServerOptions = { requestCert: true, rejectUnauthorized: true };
+    const constructorOptions: SecureServerOptions = {
+      requestCert: true,
+      rejectUnauthorized: true,
+      settings: { initialWindowSize: STREAM_WINDOW_BYTES },
+    };
     super(constructorOptions, secureContextOptions(material));
   }
 

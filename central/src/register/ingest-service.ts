@@ -89,10 +89,13 @@ export class RegisterIngestService {
   async #start(): Promise<number> {
     const { listen, tls, log } = this.#options;
     const server = new grpc.Server({
-      'grpc.max_receive_message_length': 1024 * 1024,
+      // 64 entries of at most 16 KiB of data each (JournalEntries) fit well within.
+      'grpc.max_receive_message_length': 4 * 1024 * 1024,
       'grpc.keepalive_time_ms': 60_000,
       'grpc.keepalive_timeout_ms': 20_000,
       'grpc.keepalive_permit_without_calls': 1,
+      // No channelz: its per-session and per-call trace is memory we do not read.
+      'grpc.enable_channelz': 0,
     });
     server.addService(registerIngestService(), {
       Ingest: (call: IngestCall) => this.#ingest(call),

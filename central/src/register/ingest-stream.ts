@@ -10,7 +10,10 @@
  *
  * Messages are handled one at a time, in order; the stream is paused while the
  * store works, so HTTP/2 flow control holds a fast source back and a batch in
- * memory never exceeds the limits.
+ * memory never exceeds the limits. Sending is by credit: a source is told it
+ * may send (Resume, Ack) only once it holds one of the register's batch slots
+ * (batch-slots.ts), so a thousand sources catching up do not each park a
+ * batch in the register's memory while the store writes another's.
  */
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../../lib/src/log.js';
@@ -48,6 +51,9 @@ export interface IngestStreamDeps {
   readonly onClosed: () => void;
 }
 
+/** A slot granted (Resume, Ack) and not used within this is given back (the source is idle). */
+const SLOT_IDLE_MS = 200;
+
 /** Rough wire size of an entry: its data plus its fixed fields. */
 const ENTRY_OVERHEAD_BYTES = 256;
 
@@ -61,6 +67,7 @@ export class IngestStream {
   #knownSize = 0;
   /** Gives back the batch slot this stream holds, if it holds one. */
   #slot: (() => void) | null = null;
+  #slotIdle: NodeJS.Timeout | undefined;
   #queue: Promise<void> = Promise.resolve();
 
   constructor(call: IngestCall, source: AuthenticatedSource, deps: IngestStreamDeps) {
@@ -96,18 +103,18 @@ export class IngestStream {
     if (this.#phase === 'closed') return;
     if (this.#phase === 'hello') {
       await this.#paused(() => this.#hello(msg));
-    } else if (msg.entry) {
+    } else if (msg.entry || msg.entries) {
+      clearTimeout(this.#slotIdle);
       if (!this.#slot) {
-        await this.#paused(async () => {
-          this.#slot = await this.#deps.slots.acquire();
-        });
+        await this.#paused(() => this.#takeSlot());
         // The stream may have ended while it waited for its slot.
         if (this.#isClosed()) return this.#giveSlotBack();
       }
-      this.#entry(msg.entry);
+      for (const entry of msg.entry ? [msg.entry] : (msg.entries?.entries ?? [])) {
+        if (!this.#entry(entry)) return;
+      }
     } else if (msg.head) {
       await this.#paused(() => this.#head(msg.head ?? {}));
-      this.#giveSlotBack();
     } else {
       this.#refuse(null, 'protocol-violation', 'a second Hello, or a message with no body');
     }
@@ -129,12 +136,14 @@ export class IngestStream {
     const acked = await store.lastAcked(this.source);
     this.#knownSize = typeof hello.known_tree_size === 'number' ? hello.known_tree_size : 0;
     this.#phase = 'open';
+    await this.#takeSlot(); // the source sends right after Resume: it must have room
     this.#write({
       resume: {
         acked_seq: acked?.seq ?? 0,
         acked_hash: acked ? Buffer.from(acked.hash, 'hex') : Buffer.alloc(0),
       },
     });
+    this.#armSlotIdle();
     this.#deps.log.debug('source connected', () => ({
       source: this.source,
       ackedSeq: acked?.seq ?? 0,
@@ -142,7 +151,8 @@ export class IngestStream {
     }));
   }
 
-  #entry(entry: NonNullable<IngestRequestIn['entry']>): void {
+  /** Adds one entry to the batch; false when the batch is too large (refused). */
+  #entry(entry: NonNullable<IngestRequestIn['entry']>): boolean {
     const bytes = (Buffer.isBuffer(entry.data) ? entry.data.length : 0) + ENTRY_OVERHEAD_BYTES;
     const { maxBatchEntries, maxBatchBytes } = this.#deps.limits;
     if (this.#batch.length + 1 > maxBatchEntries || this.#batchBytes + bytes > maxBatchBytes) {
@@ -150,10 +160,11 @@ export class IngestStream {
         `more than ${maxBatchEntries} entries or ${maxBatchBytes} bytes before a head ` +
         `(${this.#batch.length + 1} entries, ${this.#batchBytes + bytes} bytes): close batches sooner`;
       this.#refuse(typeof entry.seq === 'number' ? entry.seq : null, 'batch-too-large', detail);
-      return;
+      return false;
     }
     this.#batch.push(entryFromWire(entry));
     this.#batchBytes += bytes;
+    return true;
   }
 
   async #head(head: NonNullable<IngestRequestIn['head']>): Promise<void> {
@@ -178,6 +189,9 @@ export class IngestStream {
       );
       return;
     }
+    // Others wait for a slot too: go back in line before letting this source send more.
+    this.#giveSlotBack();
+    await this.#takeSlot();
     const ack = result.lastAcked;
     const headSeq = result.head === 'stored' || result.head === 'known' ? Number(head.seq) : 0;
     // Only after the store returned: its transaction is committed (durable).
@@ -199,6 +213,7 @@ export class IngestStream {
       return;
     }
     await this.#sendCheckpoint();
+    this.#armSlotIdle();
   }
 
   async #sendCheckpoint(): Promise<void> {
@@ -249,7 +264,24 @@ export class IngestStream {
     return this.#phase === 'closed';
   }
 
+  async #takeSlot(): Promise<void> {
+    if (this.#slot) return;
+    const giveBack = await this.#deps.slots.acquire();
+    if (this.#isClosed())
+      giveBack(); // ended while in line: never keep a slot
+    else this.#slot = giveBack;
+  }
+
+  /** A source that sends nothing soon after Resume or Ack (caught up) gives its slot back. */
+  #armSlotIdle(): void {
+    clearTimeout(this.#slotIdle);
+    this.#slotIdle = setTimeout(() => {
+      if (this.#batch.length === 0) this.#giveSlotBack();
+    }, SLOT_IDLE_MS);
+  }
+
   #giveSlotBack(): void {
+    clearTimeout(this.#slotIdle);
     const giveBack = this.#slot;
     this.#slot = null;
     giveBack?.();
