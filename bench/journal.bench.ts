@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SqliteJournal } from '../agent/src/journal/sqlite-journal.js';
-import { EntryHasher } from '../agent/src/journal/entry-hasher.js';
+import { EntryHasher } from '../protocol/src/entry-hasher.js';
 import { openWritableDatabase } from '../agent/src/journal/journal-database.js';
 import { verifyJournalFile } from '../agent/src/journal/verify-journal.js';
 import { canonicalJson } from '../protocol/src/canonical-json.js';

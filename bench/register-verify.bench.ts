@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { EntryHasher } from '../agent/src/journal/entry-hasher.js';
+import { EntryHasher } from '../protocol/src/entry-hasher.js';
 import {
   createRegisterStore,
   type RegisterBackendOptions,

@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { Test } from 'tap';
 import { SqliteJournal, type SqliteJournalOptions } from '../../agent/src/journal/index.js';
 import { journalFileIn } from '../../agent/src/journal/journal-database.js';
-import { EntryHasher } from '../../agent/src/journal/entry-hasher.js';
+import { EntryHasher } from '../../protocol/src/entry-hasher.js';
 import { signHead } from '../../protocol/src/journal-head.js';
 
 export const SOURCE = 'box-01';

@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { SqliteJournal } from '../../agent/src/journal/index.js';
-import { EntryHasher } from '../../agent/src/journal/entry-hasher.js';
+import { EntryHasher } from '../../protocol/src/entry-hasher.js';
 import { canonicalJson } from '../../protocol/src/canonical-json.js';
 import { verifyChain } from '../../protocol/src/journal-chain.js';
 import { GENESIS_HASH, hashEntry, JournalEntrySchema } from '../../protocol/src/journal-entry.js';

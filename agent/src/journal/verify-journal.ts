@@ -10,7 +10,7 @@ import type Database from 'better-sqlite3';
 import type { KeyObject } from 'node:crypto';
 import { GENESIS_HASH } from '../../../protocol/src/journal-entry.js';
 import { headKeyKind, verifyHead } from '../../../protocol/src/journal-head.js';
-import { EntryHasher } from './entry-hasher.js';
+import { EntryHasher } from '../../../protocol/src/entry-hasher.js';
 import { openReadonlyDatabase } from './journal-database.js';
 import {
   ENTRY_COLUMNS,

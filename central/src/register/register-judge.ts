@@ -8,13 +8,9 @@
  * register and `vigie journal verify` cannot disagree on what a chain is.
  */
 import type { KeyObject } from 'node:crypto';
-import { EntryHasher } from '../../../agent/src/journal/entry-hasher.js';
-import { canonicalJson } from '../../../protocol/src/canonical-json.js';
-import {
-  GENESIS_HASH,
-  JournalEntrySchema,
-  type JournalEntry,
-} from '../../../protocol/src/journal-entry.js';
+import { EntryHasher } from '../../../protocol/src/entry-hasher.js';
+import { GENESIS_HASH, type JournalEntry } from '../../../protocol/src/journal-entry.js';
+import { readJournalEntry } from '../../../protocol/src/journal-entry-reader.js';
 import {
   SignedHeadSchema,
   verifyHead,
@@ -70,18 +66,16 @@ export interface EntryContext {
  * the last accepted entry (gap or prevHash) through verifyChain.
  */
 export function judgeEntry(raw: unknown, ctx: EntryContext): EntryVerdict {
-  const parsed = JournalEntrySchema.safeParse(raw);
-  if (!parsed.success) {
-    const first = parsed.error.issues[0];
-    const where = first ? `${first.path.join('.') || 'entry'}: ${first.message}` : 'invalid';
+  const read = readJournalEntry(raw);
+  if (!read.ok) {
+    const where = `${read.path}: ${read.message}`;
     return refuse(claimedSeq(raw), 'entry-malformed', `not a journal entry (${where})`);
   }
-  const entry = parsed.data;
+  const { entry, dataJson } = read;
   if (entry.source !== ctx.source) {
     const message = `seq ${entry.seq} is from ${entry.source}, sent by ${ctx.source}`;
     return refuse(entry.seq, 'source-mismatch', message);
   }
-  const dataJson = canonicalJson(entry.data);
   const actual = ctx.hasher
     .hash(
       entry.source,

@@ -15,7 +15,7 @@
  * of that source), level/index for a node, tree size for a checkpoint.
  */
 import type { KeyObject } from 'node:crypto';
-import { EntryHasher } from '../../../agent/src/journal/entry-hasher.js';
+import { EntryHasher } from '../../../protocol/src/entry-hasher.js';
 import { verifyCheckpoint } from '../../../protocol/src/checkpoint.js';
 import { GENESIS_HASH } from '../../../protocol/src/journal-entry.js';
 import { verifyHead } from '../../../protocol/src/journal-head.js';

@@ -8,7 +8,7 @@
  * to `hashEntry`.
  */
 import { hash } from 'node:crypto';
-import { ENTRY_HASH_TAG } from '../../../protocol/src/journal-entry.js';
+import { ENTRY_HASH_TAG } from './journal-entry.js';
 
 const TAG = Buffer.from(ENTRY_HASH_TAG, 'utf8');
 const TWO_POW_32 = 0x1_0000_0000;
