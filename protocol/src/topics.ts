@@ -10,6 +10,9 @@ export const POLICY_TOPIC = `${TOPIC_ROOT}/policy`;
 /** `sessions.close-all` with scope {all:true} goes to every box at once. */
 export const BROADCAST_CMD_TOPIC = `${TOPIC_ROOT}/all/cmd`;
 
+/** The register's alarms (docs/register.md), published by the central only; QoS 1, not retained. */
+export const REGISTER_ALARMS_TOPIC = `${TOPIC_ROOT}/register/alarms`;
+
 export type SiteChannel = 'cmd' | 'evt' | 'state';
 
 function siteTopic(siteId: string, channel: SiteChannel): string {

@@ -4,7 +4,7 @@
  * Resume, batches closed by heads, Ack then Checkpoint), and each refusal
  * (Nack with the problem and its position, then the end of the stream).
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import t from 'tap';
 import { makePki } from '../certs/helpers.js';
 import {
@@ -21,10 +21,16 @@ import type { IngestConnection } from '../../agent/src/register/register-client.
 import {
   makeRegisterWorld,
   rawIngest,
+  REGISTER_KID,
   startRegister,
   type BoxFixture,
 } from './register-ingest-fixtures.js';
-import { createPublicKey } from 'node:crypto';
+import path from 'node:path';
+import { CentralApp } from '../../central/src/app.js';
+import { parseCentralConfig } from '../../central/src/config.js';
+import { REGISTER_ALARMS_TOPIC } from '../../protocol/src/topics.js';
+import { BORNY, centralConfigFor, makeWorld } from '../e2e/harness.js';
+import { captureLog, connect, connected } from './helpers.js';
 
 const ANSWER_MS = 5000;
 
@@ -317,3 +323,58 @@ t.test('the first message must be a Hello', async (t) => {
   t.equal(answer.nack?.problem, 'protocol-violation');
   await streamEnds(conn);
 });
+
+t.test(
+  'vigie central serves the register when configured, and publishes its alarms to operators',
+  async (t) => {
+    const world = await makeWorld(t);
+    const registerFiles = await makeRegisterWorld(t, world.pki);
+    const base = centralConfigFor(world);
+    const config = parseCentralConfig(
+      {
+        listen: { host: '127.0.0.1' },
+        tls: base.tls,
+        policy: base.policy,
+        dataDir: base.dataDir,
+        register: {
+          tls: {
+            caFile: world.pki.paths.caBundle,
+            certFile: path.join(registerFiles.registerDir, 'chain.pem'),
+            keyFile: path.join(registerFiles.registerDir, 'key.pem'),
+            crlFile: world.pki.paths.crlBundle,
+          },
+          signing: { keyFile: registerFiles.registerKeyFile, kid: REGISTER_KID },
+        },
+      },
+      path.join(world.dir, 'central.yaml'),
+    );
+    t.equal(config.register?.database.backend, 'sqlite');
+    const app = new CentralApp({ config, log: captureLog().logger, port: 0, registerPort: 0 });
+    t.teardown(() => app.stop('test-teardown'));
+    await app.start();
+    const register = app.register;
+    if (!register) throw new Error('no register served');
+    const op = connect(
+      t,
+      app.broker.address.port,
+      await world.pki.material(world.operatorDir),
+      'op:alarms',
+    );
+    await connected(op);
+    await op.subscribeAsync(REGISTER_ALARMS_TOPIC, { qos: 1 });
+    const alarm = new Promise<Record<string, unknown>>((resolve) =>
+      op.once('message', (_topic, payload: Buffer) =>
+        resolve(JSON.parse(payload.toString('utf8')) as Record<string, unknown>),
+      ),
+    );
+    const conn = rawIngest(t, await world.pki.material(world.boxDir), register.port);
+    t.equal((await hello(conn, 'someone-else')).nack?.problem, 'hello-source-mismatch');
+    const received = await Promise.race([
+      alarm,
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error('no alarm on the broker')), ANSWER_MS).unref(),
+      ),
+    ]);
+    t.match(received, { code: 'hello-source-mismatch', source: BORNY.boxId, severity: 'warning' });
+  },
+);

@@ -6,7 +6,8 @@
  *
  * Boxes: read their own site's commands, the broadcast and the policy; write
  * their own site's events and state. Operators and administrators: write
- * commands for any site and the broadcast; read events, state and the policy.
+ * commands for any site and the broadcast; read events, state, the register's
+ * alarms and the policy.
  * Nobody publishes a retained command (a retained command would be replayed to
  * every box that reconnects) and nobody but the central service publishes the
  * policy (its own publish does not go through these checks).
@@ -17,6 +18,7 @@ import {
   cmdTopic,
   parseSiteTopic,
   POLICY_TOPIC,
+  REGISTER_ALARMS_TOPIC,
 } from '../../../protocol/src/topics.js';
 import { isCommandTopic, parseSiteFilter } from './topic-filters.js';
 
@@ -92,7 +94,10 @@ export function maySubscribe(identity: Identity, filter: string): Decision {
   }
   const site = parseSiteFilter(filter);
   if (site !== null && (site.channel === 'evt' || site.channel === 'state')) return ALLOW;
-  return deny('the console may read only sites’ evt and state topics and the policy');
+  if (filter === REGISTER_ALARMS_TOPIC) return ALLOW;
+  return deny(
+    'the console may read only sites’ evt and state topics, the register’s alarms and the policy',
+  );
 }
 
 export function mayPublish(identity: Identity, request: PublishRequest): Decision {

@@ -9,7 +9,9 @@
 import type { Logger } from '../../../lib/src/log.js';
 import type { RegisterProblemCode } from './register-rows.js';
 
-export const REGISTER_ALARMS_TOPIC = 'vigie/v1/register/alarms';
+import { REGISTER_ALARMS_TOPIC } from '../../../protocol/src/topics.js';
+
+export { REGISTER_ALARMS_TOPIC };
 
 /**
  * Stable codes: the store's problem codes (RegisterProblemCode: seq-gap,
