@@ -27,6 +27,11 @@ import {
 } from './register-ingest-fixtures.js';
 import path from 'node:path';
 import { CentralApp } from '../../central/src/app.js';
+import { RegisterIngestService } from '../../central/src/register/ingest-service.js';
+import { loadRegisterConfig } from '../../central/src/register/register-config.js';
+import { SqliteRegisterStore } from '../../central/src/register/register-store.js';
+import type { RegisterStore } from '../../central/src/register/register-port.js';
+import { loadTlsMaterial } from '../../certs/src/tls-profile.js';
 import { parseCentralConfig } from '../../central/src/config.js';
 import { REGISTER_ALARMS_TOPIC } from '../../protocol/src/topics.js';
 import { BORNY, centralConfigFor, makeWorld } from '../e2e/harness.js';
@@ -378,3 +383,58 @@ t.test(
     t.match(received, { code: 'hello-source-mismatch', source: BORNY.boxId, severity: 'warning' });
   },
 );
+
+t.test('the Ack is written only after the store has committed the batch', async (t) => {
+  const world = await makeRegisterWorld(t);
+  const config = await loadRegisterConfig(await world.configFile());
+  const store = new SqliteRegisterStore({
+    file: path.join(world.dir, 'gated.sqlite'),
+    registerKey: world.registerKey,
+    kid: REGISTER_KID,
+    clocks: { wallNowMs: () => Date.now() },
+  });
+  await store.open();
+  t.teardown(() => store.close());
+  let committed = false;
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  // The store as the service sees it, its ingest held until the test lets it commit.
+  const gatedIngest: RegisterStore['ingest'] = async (batch) => {
+    await gate;
+    const result = await store.ingest(batch);
+    committed = true;
+    return result;
+  };
+  const gated = new Proxy(store, {
+    get: (target, prop, receiver) => {
+      if (prop === 'ingest') return gatedIngest;
+      const value: unknown = Reflect.get(target, prop, receiver);
+      return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+    },
+  });
+  const service = new RegisterIngestService({
+    listen: { host: '127.0.0.1', port: 0 },
+    tls: await loadTlsMaterial(config.tls),
+    store: gated,
+    alarms: { raise: () => undefined },
+    log: captureLog().logger,
+  });
+  t.teardown(() => service.stop('test-teardown'));
+  const port = await service.start();
+  const box = await world.box('borny-hauts', 'box-borny-01');
+  await store.rememberSource({
+    source: box.boxId,
+    kind: 'box',
+    site: 'borny-hauts',
+    spkiDer: createPublicKey(box.key).export({ format: 'der', type: 'spki' }),
+    certSha256: 'ab'.repeat(32),
+  });
+  const conn = rawIngest(t, box.material, port);
+  await hello(conn, box.boxId);
+  await sendBatch(conn, box, append(box, 3));
+  const ack = conn.next(ANSWER_MS).then((m) => ({ m, committedWhenAcked: committed }));
+  release();
+  const { m, committedWhenAcked } = await ack;
+  t.equal(m.ack?.seq, 3);
+  t.ok(committedWhenAcked, 'the batch was committed before its Ack arrived');
+});
