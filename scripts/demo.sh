@@ -4,9 +4,10 @@
 # the relay and live viewer of the receiving centre "csu-metz", and the agent
 # of the building; shows what the box finds on its camera LAN, then walks an
 # operator through opening (the box dials the relay and carries the picture),
-# listing and closing a transmission, and checks the box's journal.
+# listing and closing a transmission, checks the box's journal, and reads the
+# transmission back from the central register the box forwarded it to.
 # With DEMO_KEEP=1 everything keeps running until Ctrl-C: it prints the viewer's
-# address and credentials and the `vigie op open` line to paste.
+# and the register page's addresses and credentials and the `vigie op open` line to paste.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -33,6 +34,8 @@ port=$(free_port)
 wsd_port=$(free_port) # WS-Discovery, unicast on loopback (multicast only ever inside a namespace)
 relay_port=$(free_port)
 viewer_port=$(free_port)
+register_port=$(free_port)
+register_web_port=$(free_port)
 export VIGIE_PKI_DIR="$work/pki"
 
 step "1. A throwaway PKI, the broker's, the box's and the operator's certificates"
@@ -40,14 +43,16 @@ vigie pki init --org "Eurométropole Metz Habitat (démo)" >/dev/null
 vigie pki issue service --name broker --dns localhost --ip 127.0.0.1 --out "$work/broker" >/dev/null
 vigie pki issue box --site borny-hauts --id box-borny-01 --out "$work/box" >/dev/null
 vigie pki issue service --name relay-csu-metz --dns localhost --ip 127.0.0.1 --out "$work/relay" >/dev/null
+vigie pki issue service --name register --dns localhost --ip 127.0.0.1 --out "$work/register" >/dev/null
 vigie pki issue person --name "Camille Dupont" --role operator --out "$work/operator" >/dev/null
 openssl verify -CAfile "$work/pki/root/ca.crt" -untrusted "$work/pki/boxes/ca.crt" "$work/box/cert.pem"
 
-step "2. Keys of the administrator and of operator op-dupont; the policy, signed"
+step "2. Keys of the administrator, of operator op-dupont and of the register; the policy, signed"
 cp -r protocol/examples "$work/policy"
 rm "$work/policy/keys/op-dupont.pub" # the example's key: replaced by one we hold
 vigie keygen --name op-dupont --out "$work/policy/keys" | sed -n 1,2p
 vigie keygen --name admin --out "$work/keys" | sed -n 1,2p
+vigie register keygen --out "$work/keys" --kid register-1 | sed -n 1,2p
 # The annex of site borny-hauts: the 4 cameras of the simulated building (the 4th H.265 only);
 # the relay of csu-metz: on loopback, its certificate from this PKI, named localhost.
 node --input-type=module -e '
@@ -64,6 +69,8 @@ writeFileSync(file, stringify(policy));' "$work/policy/policy.example.yaml" "$re
   "127.0.0.1:$relay_port" "$work/pki/root/ca.crt"
 viewer_password=$(node -e 'console.log(require("crypto").randomBytes(12).toString("base64url"))')
 viewer_hash=$(printf '%s\n' "$viewer_password" | vigie csu hash-password)
+auditor_password=$(node -e 'console.log(require("crypto").randomBytes(12).toString("base64url"))')
+auditor_hash=$(printf '%s\n' "$auditor_password" | vigie csu hash-password)
 vigie policy sign --in "$work/policy/policy.example.yaml" --key "$work/keys/admin.key" \
   --kid admin --out "$work/policy.bundle.json"
 
@@ -72,7 +79,17 @@ listen: { host: 127.0.0.1, port: $port }
 tls: { caFile: pki/ca-bundle.pem, certFile: broker/chain.pem, keyFile: broker/key.pem, crlFile: pki/crl-bundle.pem }
 policy: { bundleFile: policy.bundle.json, adminPublicKeyFile: keys/admin.pub, adminKid: admin }
 dataDir: central-data
+register: # the central register: every box's journal, ingested over gRPC mTLS
+  listen: { host: 127.0.0.1, port: $register_port }
+  tls: { caFile: pki/ca-bundle.pem, certFile: register/chain.pem, keyFile: register/key.pem, crlFile: pki/crl-bundle.pem }
+  signing: { keyFile: keys/register-1.key, kid: register-1 }
+  web: # the read-only register page for the people who answer for it
+    listen: { host: 127.0.0.1, port: $register_web_port }
+    tls: { certFile: register/chain.pem, keyFile: register/key.pem }
+    users:
+      - { login: dpo, name: 'Claire Leroy (DPO, EMH)', scryptHash: '$auditor_hash' }
 YAML
+export VIGIE_REGISTER_CONFIG="$work/central.yaml"
 cat >"$work/agent.yaml" <<YAML
 siteId: borny-hauts
 boxId: box-borny-01
@@ -93,6 +110,7 @@ cameras:
 YAML
 cat >>"$work/agent.yaml" <<YAML
 media: { warmCache: true } # instant open: the latest pictures of each annexed camera, in memory only
+register: { address: '127.0.0.1:$register_port', serverName: localhost, publicKeyFile: keys/register-1.pub, kid: register-1 }
 YAML
 cat >"$work/csu.yaml" <<YAML
 recipientId: csu-metz
@@ -132,7 +150,7 @@ sed -n '1,/streams:/p' "$work/sim.out"
 step "4. What the box finds on its camera LAN, against the annex (vigie agent discover)"
 vigie agent discover --config "$work/agent.yaml"
 
-step "5. The central broker (mTLS, TLS 1.3), the relay and viewer of csu-metz, the agent of borny-hauts"
+step "5. The central broker and register (mTLS, TLS 1.3), the relay and viewer of csu-metz, the agent of borny-hauts"
 wait_port() {
   node -e '
 const net = require("net"); const port = Number(process.argv[1]); const end = Date.now() + 15000;
@@ -143,6 +161,7 @@ const net = require("net"); const port = Number(process.argv[1]); const end = Da
 (exec node "$repo/dist/cli/src/main.js" central --config "$work/central.yaml" 2>"$work/central.log") &
 pids+=($!)
 wait_port "$port" || { echo "the broker did not start:" >&2; cat "$work/central.log" >&2; exit 1; }
+wait_port "$register_port" || { echo "the register did not start:" >&2; cat "$work/central.log" >&2; exit 1; }
 (exec node "$repo/dist/cli/src/main.js" csu --config "$work/csu.yaml" 2>"$work/csu.log") &
 pids+=($!)
 wait_port "$viewer_port" || { echo "the relay did not start:" >&2; cat "$work/csu.log" >&2; exit 1; }
@@ -172,13 +191,18 @@ vigie op open --site borny-hauts --camera cam-99 --to csu-metz --purpose trafics
 step "The receiving centre's live viewer"
 echo "  https://localhost:$viewer_port/   (throwaway certificate: accept it in the browser)"
 echo "  login: martin   password: $viewer_password"
+step "The central register's page (read-only; every view goes to the access log)"
+echo "  https://localhost:$register_web_port/   (same throwaway PKI)"
+echo "  login: dpo   password: $auditor_password"
 
 if [ "${DEMO_KEEP:-0}" = "1" ]; then
   step "Running: try it yourself (Ctrl-C stops everything)"
   echo "  export VIGIE_OP_CONFIG=$work/op.yaml"
   echo "  alias vigie='node $repo/dist/cli/src/main.js'"
+  echo "  export VIGIE_REGISTER_CONFIG=$work/central.yaml"
   echo "  vigie op sessions"
   echo "  vigie op close $session"
+  echo "  vigie register list; vigie register show $session; vigie register verify"
   echo "  vigie op open --site borny-hauts --camera cam-01,cam-02,cam-03 --to csu-metz \\"
   echo "    --purpose intervention-forces-securite --trigger urgence --officer 'Cne Martin' \\"
   echo "    --call-ref CSU-2026-0044 --ttl 5m"
@@ -191,6 +215,13 @@ step "9. The intervention is over: the operator closes it"
 vigie op close "$session"
 vigie op sessions
 
+# The box forwards its journal as it writes it: wait (bounded) until the close is in the register.
+for _ in $(seq 1 40); do # each look is a consultation, recorded in the access log
+  vigie register show "$session" --json --why "démo : attente de la clôture" 2>/dev/null |
+    grep -q '"closedAt": "2' && break
+  sleep 0.5
+done
+
 step "10. The box's journal: hash chain and signed heads"
 kill -TERM "${pids[3]}" && wait "${pids[3]}" || true
 vigie journal verify "$work/agent-data/journal.db" --cert "$work/box/cert.pem"
@@ -201,6 +232,21 @@ import Database from "better-sqlite3";
 const db = new Database(process.argv[1], { readonly: true });
 for (const e of db.prepare("SELECT seq, type FROM entries WHERE type LIKE ? OR type LIKE ? ORDER BY seq").all("session.%", "alarm"))
   console.log(`  ${String(e.seq).padStart(3)}  ${e.type}`);' "$work/agent-data/journal.db" || true
+
+step "11. The central register: the box forwarded its journal (gRPC, mTLS, signed heads)"
+vigie register list
+vigie register show "$session"
+vigie register annotate "$session" --author "Camille Dupont" \
+  --outcome "Deux interpellations ; le CSU signale la fin de l'intervention à 10 h 40."
+
+step "12. The register checks every chain, signed head and checkpoint"
+vigie register verify
+
+step "13. An extraction for the prefecture, recorded in the access log with why and for whom"
+vigie register export --format pdf --why "contrôle annuel du registre" \
+  --to-whom "Préfecture de la Moselle, référent vidéoprotection" --out "$work/registre.pdf"
+vigie register access-log
+
 echo
 echo "DEMO_KEEP=1 make demo keeps everything running: watch the cameras in the viewer."
 
