@@ -57,6 +57,8 @@ export const ERROR_CATALOGUE = {
   // central register
   'register-invalid':
     'the file is not a Vigie register or has a newer schema; it is refused, never migrated by guesswork',
+  'register-broken':
+    'the register does not verify: a chain, a signed head, a Merkle node or a checkpoint was altered, removed or reordered; the message names where',
   'register-unwritable':
     'the register could not make an ingested batch or a checkpoint durable (disk full, read-only or I/O error)',
   'register-key-unsupported': 'the register signs its checkpoints with an Ed25519 key only',

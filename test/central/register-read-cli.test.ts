@@ -163,7 +163,7 @@ void t.test('verify says where the register was altered and fails', async (t) =>
     .run('{"sessionId":"forged"}');
   raw.close();
   await t.rejects(run(['verify', ...db]), {
-    code: 'journal-broken',
+    code: 'register-broken',
     message: /box-borny-01 seq 2: hash-mismatch/,
   });
   t.end();

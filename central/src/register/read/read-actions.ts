@@ -259,7 +259,7 @@ export async function verifyRegisterCommand(
   }
   if (!report.ok) {
     throw new VigieError(
-      'journal-broken',
+      'register-broken',
       `the register does not verify: ${report.problems.length} problem(s), first: ${describeProblem(report.problems[0])}`,
     );
   }

@@ -20,7 +20,7 @@ export interface Table {
 }
 
 const STATUS: Record<Lang, Record<TransmissionStatus, string>> = {
-  fr: { open: 'en cours', closed: 'close', refused: 'refusée', failed: 'échec d’ouverture' },
+  fr: { open: 'en cours', closed: 'fermée', refused: 'refusée', failed: 'échec d’ouverture' },
   en: { open: 'open', closed: 'closed', refused: 'refused', failed: 'failed to open' },
 };
 
