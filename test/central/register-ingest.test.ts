@@ -25,8 +25,10 @@ import {
   startRegister,
   type BoxFixture,
 } from './register-ingest-fixtures.js';
+import https from 'node:https';
 import path from 'node:path';
 import { CentralApp } from '../../central/src/app.js';
+import { hashPassword } from '../../lib/src/web/password-hash.js';
 import { RegisterIngestService } from '../../central/src/register/ingest-service.js';
 import { loadRegisterConfig } from '../../central/src/register/register-config.js';
 import { SqliteRegisterStore } from '../../central/src/register/register-store.js';
@@ -329,6 +331,18 @@ t.test('the first message must be a Hello', async (t) => {
   await streamEnds(conn);
 });
 
+/** Status of a GET on the test's own loopback page (its throwaway certificate is not checked here). */
+function httpsStatus(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = https.get(url, { rejectUnauthorized: false, timeout: ANSWER_MS }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer from ${url}`)));
+    req.on('error', reject);
+  });
+}
+
 t.test(
   'vigie central serves the register when configured, and publishes its alarms to operators',
   async (t) => {
@@ -349,16 +363,30 @@ t.test(
             crlFile: world.pki.paths.crlBundle,
           },
           signing: { keyFile: registerFiles.registerKeyFile, kid: REGISTER_KID },
+          web: {
+            listen: { port: 0 },
+            tls: {
+              certFile: path.join(registerFiles.registerDir, 'chain.pem'),
+              keyFile: path.join(registerFiles.registerDir, 'key.pem'),
+            },
+            users: [{ login: 'dpo', name: 'DPO', scryptHash: await hashPassword('not-used') }],
+          },
         },
       },
       path.join(world.dir, 'central.yaml'),
     );
     t.equal(config.register?.database.backend, 'sqlite');
-    const app = new CentralApp({ config, log: captureLog().logger, port: 0, registerPort: 0 });
+    const log = captureLog();
+    const app = new CentralApp({ config, log: log.logger, port: 0, registerPort: 0 });
     t.teardown(() => app.stop('test-teardown'));
     await app.start();
     const register = app.register;
     if (!register) throw new Error('no register served');
+    // The read-only page is served with it, and asks for a login first.
+    const webUrl = register.webUrl;
+    if (webUrl === null) throw new Error('no register page served');
+    t.equal(await httpsStatus(webUrl), 303, 'the page asks for a login first');
+    t.equal(await httpsStatus(`${webUrl}/`), 303, 'an odd target (//) is a path, not a 500');
     const op = connect(
       t,
       app.broker.address.port,

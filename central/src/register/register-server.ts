@@ -1,6 +1,7 @@
 /**
  * The register as one service (docs/register.md): its TLS material and its
- * store, then the gRPC ingest service. Served inside `vigie central` (with
+ * store, then the gRPC ingest service, then the read-only web page when the
+ * configuration has a `web` section (docs/register-reading.md). Served inside `vigie central` (with
  * alarms on the broker) or alone by `vigie register serve` (alarms logged).
  * Constructors store; start() and stop() are safe twice, stop() before start()
  * finished is safe, and stop() closes what started in reverse order.
@@ -11,6 +12,7 @@ import { RegisterAlarms, type AlarmPublisher } from './register-alarms.js';
 import { openRegisterStore, type RegisterConfig } from './register-config.js';
 import type { RegisterStore } from './register-port.js';
 import { RegisterIngestService } from './ingest-service.js';
+import type { RegisterWebServer } from './read/web/register-web-server.js';
 
 export interface RegisterServerOptions {
   readonly config: RegisterConfig;
@@ -26,6 +28,8 @@ export class RegisterServer {
   readonly #options: RegisterServerOptions;
   #store: RegisterStore | null = null;
   #service: RegisterIngestService | null = null;
+  #web: RegisterWebServer | null = null;
+  #webUrl: string | null = null;
   #starting: Promise<number> | null = null;
   #stopping: Promise<void> | null = null;
 
@@ -36,6 +40,11 @@ export class RegisterServer {
   get port(): number {
     if (!this.#service) throw new Error('the register is not started');
     return this.#service.port;
+  }
+
+  /** The web page's address once started, null without a `web` section. */
+  get webUrl(): string | null {
+    return this.#webUrl;
   }
 
   get store(): RegisterStore {
@@ -78,12 +87,26 @@ export class RegisterServer {
       maxConcurrentBatches: config.maxConcurrentBatches,
       monoNowMs: () => clocks.monoNowMs(),
     });
-    return this.#service.start();
+    const port = await this.#service.start();
+    if (config.web && !this.#stopping) {
+      // Loaded only when configured: the page's modules stay out of an ingest-only register.
+      const { RegisterWebServer } = await import('./read/web/register-web-server.js');
+      this.#web = new RegisterWebServer(
+        config.web,
+        this.#store,
+        { wallMs: () => clocks.wallNowMs(), monoMs: () => clocks.monoNowMs() },
+        log.child('web'),
+      );
+      this.#webUrl = (await this.#web.start()).url;
+      log.info('register page listening', { url: this.#webUrl });
+    }
+    return port;
   }
 
   async #stop(reason: string): Promise<void> {
     await this.#starting?.catch(() => undefined);
     const steps: [string, () => Promise<void> | undefined][] = [
+      ['web page', () => this.#web?.stop()],
       ['ingest service', () => this.#service?.stop(reason)],
       ['store', () => this.#store?.close()],
     ];

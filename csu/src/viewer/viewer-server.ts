@@ -16,6 +16,7 @@ import {
   parseCookies,
   readForm,
   redirect,
+  requestUrl,
   sameOrigin,
   send,
 } from '../../../lib/src/web/http-util.js';
@@ -166,7 +167,7 @@ export class ViewerServer {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'https://viewer.invalid');
+    const url = requestUrl(req);
     const path = url.pathname;
     if (req.method === 'GET' && path === '/static/player.js') {
       return send(res, 200, PLAYER_JS, 'text/javascript; charset=utf-8');
@@ -242,7 +243,7 @@ export class ViewerServer {
   }
 
   #upgrade(wss: WebSocketServer, req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const url = new URL(req.url ?? '/', 'https://viewer.invalid');
+    const url = requestUrl(req);
     const auth = this.#authenticate(req);
     const sessionId = url.searchParams.get('session');
     const camera = url.searchParams.get('camera');

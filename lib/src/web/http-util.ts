@@ -36,6 +36,21 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'Permissions-Policy': 'camera=(), microphone=(), geolocation=()',
 };
 
+/**
+ * The request's path and query, never throwing: the request target is read
+ * as a path on our own origin, so "//host/x" or "http://x/y" is a path that
+ * matches no page (404) instead of an invalid or foreign URL (a 500).
+ */
+export function requestUrl(req: IncomingMessage): URL {
+  const target = req.url ?? '/';
+  const origin = 'https://vigie.invalid';
+  try {
+    return new URL(target.startsWith('/') ? `${origin}${target}` : `${origin}/${target}`);
+  } catch {
+    return new URL(`${origin}/`);
+  }
+}
+
 export function parseCookies(header: string | undefined): Map<string, string> {
   const cookies = new Map<string, string>();
   for (const part of (header ?? '').split(';')) {

@@ -20,6 +20,7 @@ import {
   parseCookies,
   readForm,
   redirect,
+  requestUrl,
   sameOrigin,
   send,
 } from '../../../../../lib/src/web/http-util.js';
@@ -199,7 +200,7 @@ export class RegisterWebServer {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'https://register.invalid');
+    const url = requestUrl(req);
     const path = url.pathname;
     if (req.method === 'GET' && path === '/static/register.css') {
       return send(res, 200, pages.REGISTER_CSS, 'text/css; charset=utf-8', CSP);
