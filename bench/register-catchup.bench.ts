@@ -11,7 +11,8 @@
  * Prints: time to catch up, entries/s (durable: each Ack follows the store's
  * commit), the register's peak RSS (VmHWM) and RSS at the end. Bounded in
  * time (VIGIE_BENCH_CATCHUP_SEC, default 600): past it, partial figures.
- * Sizes: VIGIE_BENCH_BOXES (1000), VIGIE_BENCH_ENTRIES (1000), batch 500.
+ * Sizes: VIGIE_BENCH_BOXES (1000), VIGIE_BENCH_ENTRIES (1000), batch 500;
+ * VIGIE_BENCH_REGISTER_FLAGS: node flags of the register process.
  */
 import { spawn } from 'node:child_process';
 import { createPrivateKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
@@ -34,6 +35,8 @@ const BATCH = 500;
 const BUDGET_MS = Number(process.env.VIGIE_BENCH_CATCHUP_SEC ?? 600) * 1000;
 const ANSWER_MS = 120_000;
 const ROOT = path.resolve(import.meta.dirname, '..');
+/** Node flags of the register process, e.g. `--max-old-space-size=256` to see what is garbage. */
+const REGISTER_FLAGS = (process.env.VIGIE_BENCH_REGISTER_FLAGS ?? '').split(' ').filter(Boolean);
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'vigie-catchup-bench-'));
 
@@ -83,7 +86,15 @@ async function startRegister(paths: ReturnType<typeof pkiPaths>): Promise<{
   );
   const child = spawn(
     process.execPath,
-    ['--import=tsx', 'cli/src/main.ts', 'register', 'serve', '--config', configFile],
+    [
+      ...REGISTER_FLAGS,
+      '--import=tsx',
+      'cli/src/main.ts',
+      'register',
+      'serve',
+      '--config',
+      configFile,
+    ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const pid = child.pid;

@@ -110,7 +110,12 @@ t.test(
     t.ok(ingest.requestStream && ingest.responseStream, 'bidirectional');
     const get = method(def, 'RegisterIngest', 'GetCheckpoint');
     t.notOk(get.requestStream || get.responseStream, 'GetCheckpoint is unary');
-    t.same([...fields(def, 'IngestRequest').keys()], ['hello', 'entry', 'head']);
+    t.same([...fields(def, 'IngestRequest').keys()], ['hello', 'entry', 'head', 'entries']);
+    t.same([...fields(def, 'JournalEntries').keys()], ['entries']);
+    t.same(
+      [...fields(def, 'IngestHello').keys()],
+      ['source', 'boot_id', 'last_local_seq', 'known_tree_size'],
+    );
     t.same([...fields(def, 'IngestResponse').keys()], ['resume', 'ack', 'nack', 'checkpoint']);
     t.same(
       [...fields(def, 'JournalEntry').keys()],
@@ -121,6 +126,11 @@ t.test(
     t.same(
       [checkpoint.get('tree_size'), checkpoint.get('root_hash'), checkpoint.get('sig')],
       ['uint64', 'bytes', 'bytes'],
+    );
+    t.same(
+      [checkpoint.get('proof_from_size'), checkpoint.get('consistency_proof')],
+      ['uint64', 'bytes'],
+      'each checkpoint sent to a box carries its consistency proof',
     );
   },
 );
