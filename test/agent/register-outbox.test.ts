@@ -29,6 +29,9 @@ import {
   type RegisterWorld,
 } from '../central/register-ingest-fixtures.js';
 import { rechain, resignHeads, swapEntries, tamper } from './journal-fixtures.js';
+import { promises as fs } from 'node:fs';
+import { stringify as toYaml } from 'yaml';
+import { registerResume } from '../../agent/src/register/register-resume-command.js';
 import { closeSession, openSession } from '../../central/src/console/op-actions.js';
 import { BORNY, makeWorld, readJournal, startAgent, startEmbeddedCentral } from '../e2e/harness.js';
 
@@ -76,6 +79,30 @@ function startOutbox(
   t.teardown(() => outbox.stop());
   outbox.start();
   return { outbox, alarms };
+}
+
+/** An agent.yaml for this box as `vigie agent register-resume` reads it. */
+function agentConfigFor(world: RegisterWorld, box: BoxFixture, port: number): object {
+  const tls = {
+    caFile: world.pki.paths.caBundle,
+    certFile: path.join(box.leafDir, 'chain.pem'),
+    keyFile: path.join(box.leafDir, 'key.pem'),
+    crlFile: world.pki.paths.crlBundle,
+  };
+  return {
+    siteId: 'borny-hauts',
+    boxId: box.boxId,
+    dataDir: box.dataDir,
+    broker: { url: 'mqtts://127.0.0.1:8883', servername: '127.0.0.1' },
+    tls,
+    admin: { kid: 'admin-emh', publicKeyFile: world.registerPubFile },
+    register: {
+      address: `127.0.0.1:${port}`,
+      serverName: '127.0.0.1',
+      publicKeyFile: world.registerPubFile,
+      kid: REGISTER_KID,
+    },
+  };
 }
 
 /** Resolves with the first `event` whose argument satisfies `check`; rejects after the bound. */
@@ -273,6 +300,17 @@ t.test(
     t.equal(again.outbox.halted?.code, 'register-history-rewritten');
     await again.outbox.stop();
     t.equal((await forged.server.store.lastAcked(box.boxId))?.seq, 22, 'nothing more sent');
+
+    // The operator acts (a register rebuilt on purpose): forwarding starts again.
+    const agentFile = path.join(world.dir, 'agent.yaml');
+    await fs.writeFile(agentFile, toYaml(agentConfigFor(world, box, port)));
+    t.match(
+      await registerResume({ config: agentFile, forgetCheckpoint: true }),
+      /stopped on .*register-history-rewritten[\s\S]*cleared/,
+    );
+    const resumed = startOutbox(t, world, box, port);
+    await eventWhere<number>(resumed.outbox.events, 'ack', (seq) => seq === lastSeq(box));
+    t.equal(resumed.outbox.halted, null);
   },
 );
 
