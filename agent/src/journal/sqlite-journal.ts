@@ -9,7 +9,7 @@
  * returns: the caller acts only after that (written before the act).
  */
 import type Database from 'better-sqlite3';
-import type { KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { isVigieError, VigieError } from '../../../lib/src/errors.js';
 import type { Logger } from '../../../lib/src/log.js';
 import { canonicalJson } from '../../../protocol/src/canonical-json.js';
@@ -20,7 +20,12 @@ import {
   type JournalEntry,
 } from '../../../protocol/src/journal-entry.js';
 import { IdSchema, UuidSchema } from '../../../protocol/src/ids.js';
-import { headKeyKind, signHead, type SignedHead } from '../../../protocol/src/journal-head.js';
+import {
+  headKeyKind,
+  signHead,
+  verifyHead,
+  type SignedHead,
+} from '../../../protocol/src/journal-head.js';
 import type { Clocks, Journal } from '../ports.js';
 import { openReadonlyDatabase, openWritableDatabase, unwritable } from './journal-database.js';
 import { JournalReader } from './journal-reader.js';
@@ -29,6 +34,7 @@ import {
   headToRow,
   HEAD_COLUMNS,
   ENTRY_COLUMNS,
+  rowToHead,
   type EntryRow,
   type HeadRow,
 } from '../../../protocol/src/journal-rows.js';
@@ -53,6 +59,7 @@ export interface SqliteJournalOptions {
 
 interface Statements {
   readonly last: Database.Statement<[], [number, Buffer]>;
+  readonly currentHead: Database.Statement<[], HeadRow>;
   readonly insertEntry: Database.Statement<EntryRow>;
   readonly replaceHead: Database.Statement<HeadRow>;
   readonly insertMilestone: Database.Statement<HeadRow>;
@@ -65,6 +72,9 @@ export class SqliteJournal implements Journal {
   #statements: Statements | null = null;
   #writable = false;
   readonly #appendListeners = new Set<(entry: JournalEntry) => void>();
+  /** The head this process signed last (its signature, base64url): trusted without a check. */
+  #signedHeadSig: string | null = null;
+  #publicKey: KeyObject | null = null;
 
   constructor(options: SqliteJournalOptions) {
     this.#options = options;
@@ -154,6 +164,7 @@ export class SqliteJournal implements Journal {
       return entry;
     } catch (err) {
       this.#writable = false;
+      this.#signedHeadSig = null; // rolled back: the next append checks the file's head again
       const error = unwritable(this.#options.file, `append a ${type} entry`, err);
       this.#options.logger?.error('journal append failed', error);
       throw error;
@@ -208,6 +219,7 @@ export class SqliteJournal implements Journal {
     // Read the last entry inside the transaction: after a failed commit the
     // database, not a cached value, says where the chain stands.
     const last = statements.last.get();
+    this.#checkCurrentHead(statements, last);
     const { source, bootId, clocks, signingKey } = this.#options;
     const entry = appendEntry(last ? { seq: last[0], hash: last[1].toString('hex') } : null, {
       source,
@@ -216,13 +228,44 @@ export class SqliteJournal implements Journal {
       type,
       data,
     });
-    const head = headToRow(signHead({ source, seq: entry.seq, hash: entry.hash }, signingKey));
+    const signed = signHead({ source, seq: entry.seq, hash: entry.hash }, signingKey);
+    const head = headToRow(signed);
     statements.insertEntry.run(...entryToRow(entry, dataJson));
     statements.replaceHead.run(...head);
     if (entry.seq % (this.#options.milestoneEvery ?? DEFAULT_MILESTONE_EVERY) === 0) {
       statements.insertMilestone.run(...head);
     }
+    this.#signedHeadSig = signed.sig; // only kept once the transaction commits (see append)
     return entry;
+  }
+
+  /**
+   * The box signs a new head over the chain as the file holds it, so it must
+   * first know that the file's head is one it signed and that it vouches for
+   * the last entry: otherwise a chain rewritten and re-signed with another
+   * key would be laundered by the next genuine append. The head this process
+   * wrote last is trusted as is (same signature bytes); any other (first
+   * append after open, or a file changed under the running agent) costs one
+   * signature check. A failure refuses the append: sessions are refused
+   * (rule 5) until the journal is looked at (`vigie journal verify`).
+   */
+  #checkCurrentHead(statements: Statements, last: [number, Buffer] | undefined): void {
+    const row = statements.currentHead.get();
+    if (!last) {
+      if (row) throw headProblem('a signed head exists but the journal has no entry');
+      return;
+    }
+    if (!row) throw headProblem(`no signed head vouches for the last entry (seq ${last[0]})`);
+    const head = rowToHead(row);
+    if (head.seq !== last[0] || head.hash !== last[1].toString('hex')) {
+      throw headProblem(`the signed head names seq ${head.seq}, the last entry is seq ${last[0]}`);
+    }
+    if (head.sig === this.#signedHeadSig) return;
+    this.#publicKey ??= createPublicKey(this.#options.signingKey);
+    if (head.source !== this.#options.source || !verifyHead(head, this.#publicKey)) {
+      throw headProblem(`the signed head at seq ${head.seq} was not signed by this box's key`);
+    }
+    this.#signedHeadSig = head.sig;
   }
 
   #attach(db: Database.Database, writable: boolean): Statements | null {
@@ -264,6 +307,13 @@ export class SqliteJournal implements Journal {
   }
 }
 
+function headProblem(what: string): VigieError {
+  return new VigieError(
+    'journal-broken',
+    `${what}: the journal was changed outside the agent; nothing is signed over it (vigie journal verify)`,
+  );
+}
+
 /** Entries must pass the protocol's schema at the register: refuse a bad source or bootId up front. */
 function checkIdentity(options: SqliteJournalOptions): void {
   if (!IdSchema.safeParse(options.source).success) {
@@ -284,6 +334,9 @@ function prepareStatements(db: Database.Database): Statements {
   return {
     last: db
       .prepare<[], [number, Buffer]>('SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1')
+      .raw(true),
+    currentHead: db
+      .prepare<[], HeadRow>(`SELECT ${HEAD_COLUMNS} FROM current_head WHERE id = 1`)
       .raw(true),
     insertEntry: db.prepare<EntryRow>(
       `INSERT INTO entries (${ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
