@@ -40,6 +40,8 @@ const WAIT_MS = 10_000;
 interface Harness {
   outbox: RegisterOutbox;
   alarms: { code: AlarmCode; detail: string }[];
+  /** Entry types the box's journal refused to append (a head it did not sign). */
+  journalRefused: string[];
 }
 
 function startOutbox(
@@ -50,6 +52,7 @@ function startOutbox(
   overrides: { batchEntries?: number; backlogHighWater?: number } = {},
 ): Harness {
   const alarms: Harness['alarms'] = [];
+  const journalRefused: string[] = [];
   const outbox = new RegisterOutbox({
     config: {
       address: `127.0.0.1:${port}`,
@@ -74,11 +77,19 @@ function startOutbox(
     wallNowMs: () => Date.now(),
     log: new Logger('outbox', { level: 'error', sink: { write: () => undefined } }),
     onAlarm: (code, _severity, detail) => alarms.push({ code, detail }),
-    onJournal: (type, data) => void box.journal().append(type, data),
+    // As the agent does (#journalQuietly): a journal that refuses the entry (a tampered
+    // head, a full disk) must not keep the alarm from being raised.
+    onJournal: (type, data) => {
+      try {
+        box.journal().append(type, data);
+      } catch {
+        journalRefused.push(type);
+      }
+    },
   });
   t.teardown(() => outbox.stop());
   outbox.start();
-  return { outbox, alarms };
+  return { outbox, alarms, journalRefused };
 }
 
 /** An agent.yaml for this box as `vigie agent register-resume` reads it. */
@@ -386,9 +397,13 @@ for (const [name, edit, atRegister, atVerify] of tampering) {
     const report = verifyJournalFile(file, createPublicKey(box.key));
     t.equal(report.ok, false);
     t.equal(report.break?.problem, atVerify, 'journal verify finds it too');
-    const { outbox, alarms } = startOutbox(t, world, box, reg.port);
+    const { outbox, alarms, journalRefused } = startOutbox(t, world, box, reg.port);
     const nack = await eventWhere<string>(outbox.events, 'nack', () => true);
     await outbox.stop();
+    if (atVerify === 'head-bad-signature') {
+      // The journal will not sign a head over a chain another key signed (sqlite-journal.ts).
+      t.same(journalRefused, ['register.refused'], 'the box appends nothing over the forgery');
+    }
     t.match(nack, `seq ${atRegister.seq}: ${atRegister.problem}`, 'the Nack names the position');
     const evidence = await reg.server.store.evidence(box.boxId);
     t.ok(
