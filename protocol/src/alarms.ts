@@ -22,6 +22,7 @@ export const ALARM_CODES = [
   'enclosure-opened',
   'register-history-rewritten',
   'register-checkpoint-invalid',
+  'register-entry-missing',
   'register-refused',
   'register-backlog-high',
 ] as const;
@@ -50,6 +51,8 @@ export const ALARM_LABELS: Readonly<Record<Lang, Readonly<Record<AlarmCode, stri
       "le registre central a réécrit son historique : envoi du journal suspendu jusqu'à intervention",
     'register-checkpoint-invalid':
       "point de contrôle du registre central invalide (signature ou clé) : envoi du journal suspendu jusqu'à intervention",
+    'register-entry-missing':
+      "le registre central a accusé réception d'entrées de ce boîtier absentes de son arbre signé : envoi du journal suspendu jusqu'à intervention",
     'register-refused': 'le registre central a refusé une partie du journal de ce boîtier',
     'register-backlog-high':
       'journal non transmis au registre central trop long, ou disque presque plein',
@@ -73,6 +76,8 @@ export const ALARM_LABELS: Readonly<Record<Lang, Readonly<Record<AlarmCode, stri
       'the central register rewrote its history: journal forwarding stopped until an operator acts',
     'register-checkpoint-invalid':
       "the central register's checkpoint does not verify (signature or key): journal forwarding stopped until an operator acts",
+    'register-entry-missing':
+      'the central register acknowledged entries of this box that its signed tree does not hold: journal forwarding stopped until an operator acts',
     'register-refused': "the central register refused part of this box's journal",
     'register-backlog-high':
       'journal backlog to the central register is high, or the disk is nearly full',

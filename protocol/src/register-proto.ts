@@ -66,6 +66,9 @@ export interface WireCheckpoint {
   sig: Buffer;
   proof_from_size: number;
   consistency_proof: Buffer[];
+  inclusion_seq: number;
+  leaf_index: number;
+  inclusion_proof: Buffer[];
 }
 export interface WireResume {
   acked_seq: number;
@@ -174,10 +177,21 @@ export function headFromWire(wire: Partial<WireHead>): Record<string, unknown> {
   return { source: wire.source, seq: wire.seq, hash: hex(wire.hash), sig: b64(wire.sig) };
 }
 
+/** Where the source's last acknowledged entry sits in a checkpoint's tree, and the proof. */
+export interface InclusionProof {
+  /** The source's seq the proof is for (0: none). */
+  readonly seq: number;
+  readonly leafIndex: number;
+  readonly proof: readonly Buffer[];
+}
+
+const NO_INCLUSION: InclusionProof = { seq: 0, leafIndex: 0, proof: [] };
+
 export function checkpointToWire(
   c: Checkpoint,
   proofFromSize: number,
   proof: readonly Buffer[],
+  inclusion: InclusionProof = NO_INCLUSION,
 ): WireCheckpoint {
   return {
     tree_size: c.treeSize,
@@ -187,14 +201,22 @@ export function checkpointToWire(
     sig: decodeBase64url(c.sig) ?? Buffer.alloc(0),
     proof_from_size: proofFromSize,
     consistency_proof: [...proof],
+    inclusion_seq: inclusion.seq,
+    leaf_index: inclusion.leafIndex,
+    inclusion_proof: [...inclusion.proof],
   };
 }
 
-/** The checkpoint as received (to check with CheckpointSchema) and its proof. */
+const buffers = (list: unknown): Buffer[] =>
+  Array.isArray(list) ? list.filter((p): p is Buffer => Buffer.isBuffer(p)) : [];
+const count = (n: unknown): number => (typeof n === 'number' ? n : -1);
+
+/** The checkpoint as received (to check with CheckpointSchema), its proofs. */
 export function checkpointFromWire(wire: Partial<WireCheckpoint>): {
   checkpoint: Record<string, unknown>;
   proofFromSize: number;
   proof: Buffer[];
+  inclusion: InclusionProof;
 } {
   return {
     checkpoint: {
@@ -204,7 +226,12 @@ export function checkpointFromWire(wire: Partial<WireCheckpoint>): {
       kid: wire.kid,
       sig: b64(wire.sig),
     },
-    proofFromSize: typeof wire.proof_from_size === 'number' ? wire.proof_from_size : -1,
-    proof: (wire.consistency_proof ?? []).filter((p): p is Buffer => Buffer.isBuffer(p)),
+    proofFromSize: count(wire.proof_from_size),
+    proof: buffers(wire.consistency_proof),
+    inclusion: {
+      seq: count(wire.inclusion_seq),
+      leafIndex: count(wire.leaf_index),
+      proof: buffers(wire.inclusion_proof),
+    },
   };
 }

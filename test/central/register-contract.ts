@@ -13,6 +13,7 @@ import { REGISTER_TABLES } from '../../central/src/register/register-database.js
 import { purgeSummary } from '../../central/src/register/register-rows.js';
 import { p256Key } from '../agent/journal-fixtures.js';
 import { all, at, boxKey, ingestAll, leavesOf, otherKey } from './register-contract-helpers.js';
+import { inclusionTests } from './register-contract-inclusion.js';
 import { rejectionTests, tamperTests } from './register-contract-refusals.js';
 import {
   boxChain,
@@ -129,6 +130,7 @@ export function registerContract(t: Test, backend: string, factory: StoreFactory
   rejectionTests(t, backend, chain, fresh);
   tamperTests(t, backend, chain, fresh);
   treeTests(t, backend, factory);
+  inclusionTests(t, backend, factory);
   readerTests(t, backend, fresh, factory);
 }
 

@@ -15,7 +15,7 @@ import {
 } from '../../protocol/src/register-proto.js';
 import { signHead } from '../../protocol/src/journal-head.js';
 import { verifyCheckpoint, type Checkpoint } from '../../protocol/src/checkpoint.js';
-import { verifyConsistency } from '../../protocol/src/merkle-consistency.js';
+import { verifyConsistency, verifyInclusion } from '../../protocol/src/merkle-consistency.js';
 import type { JournalEntry } from '../../protocol/src/journal-entry.js';
 import type { IngestConnection } from '../../agent/src/register/register-client.js';
 import {
@@ -127,6 +127,62 @@ t.test(
     // A new stream resumes after the last Ack.
     const again = rawIngest(t, box.material, reg.port);
     t.equal((await hello(again, box.boxId, 25)).resume?.acked_seq, 25);
+  },
+);
+
+t.test(
+  'each checkpoint after an Ack holds the acknowledged entry, with its inclusion proof, whatever the cadence',
+  async (t) => {
+    const world = await makeRegisterWorld(t);
+    const config = await world.configFile(undefined, { checkpointEveryMs: 3_600_000 });
+    const reg = await startRegister(t, config);
+    const a = await world.box('borny-hauts', 'box-borny-01');
+    const b = await world.box('patrotte-barres', 'box-patrotte-01');
+    const entries = { a: append(a, 25), b: append(b, 5) };
+    const registerPub = createPublicKey(world.registerKey);
+    const batchProven = async (
+      conn: IngestConnection,
+      box: BoxFixture,
+      batch: readonly JournalEntry[],
+      leaf: number,
+    ): Promise<Checkpoint> => {
+      await sendBatch(conn, box, batch);
+      const last = batch[batch.length - 1] as JournalEntry;
+      t.equal((await conn.next(ANSWER_MS)).ack?.seq, last.seq);
+      const { checkpoint, inclusion } = checkpointFromWire(
+        (await conn.next(ANSWER_MS)).checkpoint ?? {},
+      );
+      const c = checkpoint as Checkpoint;
+      t.ok(verifyCheckpoint(c, registerPub));
+      t.same(
+        [inclusion.seq, inclusion.leafIndex],
+        [last.seq, leaf],
+        `seq ${last.seq} at leaf ${leaf}`,
+      );
+      t.ok(
+        verifyInclusion(
+          leaf,
+          c.treeSize,
+          Buffer.from(last.hash, 'hex'),
+          Buffer.from(c.rootHash, 'hex'),
+          inclusion.proof,
+        ),
+        'proven in the checkpoint sent with the Ack',
+      );
+      return c;
+    };
+    const ca = rawIngest(t, a.material, reg.port);
+    await hello(ca, a.boxId);
+    const cb = rawIngest(t, b.material, reg.port);
+    await hello(cb, b.boxId);
+    t.equal((await batchProven(ca, a, entries.a.slice(0, 10), 9)).treeSize, 10);
+    // One signature an hour, yet the next checkpoints hold each new batch.
+    t.equal((await batchProven(ca, a, entries.a.slice(10), 24)).treeSize, 25);
+    t.equal((await batchProven(cb, b, entries.b, 29)).treeSize, 30);
+    t.equal((await reg.server.store.counts()).checkpoints, 3, 'signed only when an Ack needed it');
+    // A resend: the Ack is already in the latest checkpoint, nothing new is signed.
+    t.equal((await batchProven(ca, a, entries.a.slice(20), 24)).treeSize, 30);
+    t.equal((await reg.server.store.counts()).checkpoints, 3);
   },
 );
 

@@ -225,6 +225,9 @@ export class MemoryRegisterStore implements RegisterStore {
   consistencyProof(): Promise<Buffer[]> {
     return Promise.resolve([]);
   }
+  inclusionProof(): Promise<{ leafIndex: number; proof: Buffer[] }> {
+    return Promise.reject(new Error('the read fixture proves nothing'));
+  }
   verifyAll(): Promise<RegisterVerifyReport> {
     const problems: RegisterProblem[] = [];
     const sources = [...this.#sources.keys()].sort().map((source) => {

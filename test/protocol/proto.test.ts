@@ -132,6 +132,15 @@ t.test(
       ['uint64', 'bytes'],
       'each checkpoint sent to a box carries its consistency proof',
     );
+    t.same(
+      [
+        checkpoint.get('inclusion_seq'),
+        checkpoint.get('leaf_index'),
+        checkpoint.get('inclusion_proof'),
+      ],
+      ['uint64', 'uint64', 'bytes'],
+      "and the inclusion proof of the box's last acknowledged entry",
+    );
   },
 );
 

@@ -2,7 +2,7 @@
  * What the outbox decides on its own, without I/O: how a batch is closed (the
  * box signs a head only over a chain it has checked) and whether a register's
  * checkpoint may replace the one kept (signature, key id, RFC 9162
- * consistency with the kept one).
+ * consistency with the kept one, inclusion of the entry just acknowledged).
  */
 import type { KeyObject } from 'node:crypto';
 import type { AlarmCode } from '../../../protocol/src/alarms.js';
@@ -15,7 +15,7 @@ import {
 import { verifyChain, type ChainAnchor } from '../../../protocol/src/journal-chain.js';
 import type { JournalEntry } from '../../../protocol/src/journal-entry.js';
 import { signHead, verifyHead, type SignedHead } from '../../../protocol/src/journal-head.js';
-import { verifyConsistency } from '../../../protocol/src/merkle-consistency.js';
+import { verifyConsistency, verifyInclusion } from '../../../protocol/src/merkle-consistency.js';
 
 export interface BatchKeys {
   readonly signingKey: KeyObject;
@@ -139,4 +139,44 @@ export function judgeCheckpoint(
     proof,
   );
   return ok ? { ok: true, checkpoint: c } : rewritten('the consistency proof fails');
+}
+
+/** Where the register says the acknowledged entry sits in the checkpoint's tree (register-proto.ts). */
+export interface ReceivedInclusion {
+  /** The seq the proof is for (0: none sent). */
+  readonly seq: number;
+  readonly leafIndex: number;
+  readonly proof: readonly Buffer[];
+}
+
+export type InclusionVerdict =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly alarm: 'register-entry-missing'; readonly message: string };
+
+/**
+ * Is the box's entry the register acknowledged (`acked`: its seq, and its
+ * hash as the box's journal holds it) in the tree of `checkpoint` (already
+ * judged by judgeCheckpoint)? RFC 9162 §2.1.3 with leaf data the 32-byte entry
+ * hash, as checkpoint.ts's merkleRoot: an Ack the signed tree does not hold
+ * is a register that kept a batch out of what it signs.
+ */
+export function judgeInclusion(
+  checkpoint: Checkpoint,
+  inclusion: ReceivedInclusion,
+  acked: { readonly seq: number; readonly hash: string },
+): InclusionVerdict {
+  const missing = (why: string): InclusionVerdict => ({
+    ok: false,
+    alarm: 'register-entry-missing',
+    message: `checkpoint of size ${checkpoint.treeSize} does not hold this box's acknowledged entry at seq ${acked.seq}: ${why}`,
+  });
+  if (inclusion.seq !== acked.seq) {
+    return missing(`the inclusion proof is for seq ${inclusion.seq}`);
+  }
+  const leaf = Buffer.from(acked.hash, 'hex');
+  const root = Buffer.from(checkpoint.rootHash, 'hex');
+  const ok =
+    leaf.length === 32 &&
+    verifyInclusion(inclusion.leafIndex, checkpoint.treeSize, leaf, root, inclusion.proof);
+  return ok ? { ok: true } : missing(`the inclusion proof at leaf ${inclusion.leafIndex} fails`);
 }

@@ -11,8 +11,9 @@
  * - Unreachable register: jittered exponential backoff (link/backoff.ts); a
  *   long outage loses nothing (the journal keeps everything), and the backlog
  *   past a high-water mark, or a nearly full data partition, is an alarm.
- * - A checkpoint that does not verify, or does not extend the kept one, or a
- *   Resume that contradicts the journal: alarm, journal entry, and nothing
+ * - A checkpoint that does not verify, does not extend the kept one or does
+ *   not hold the entry just acknowledged, or a Resume that contradicts the
+ *   journal: alarm, journal entry, and nothing
  *   more is sent to that register (kept across restarts) until an operator
  *   clears it (`vigie agent register-resume`).
  */
@@ -39,7 +40,7 @@ import type {
   RegisterStop,
 } from '../journal/sqlite-key-values.js';
 import { JitteredBackoff } from '../link/backoff.js';
-import { closeBatch, judgeCheckpoint } from './outbox-checks.js';
+import { closeBatch, judgeCheckpoint, judgeInclusion } from './outbox-checks.js';
 import type { IngestConnection, RegisterClientOptions } from './register-client.js';
 
 export interface OutboxJournal {
@@ -84,7 +85,8 @@ export interface OutboxOptions {
 /** Thrown inside a connection: stop sending to this register until an operator acts. */
 class Halt extends Error {
   constructor(
-    readonly alarm: 'register-history-rewritten' | 'register-checkpoint-invalid',
+    readonly alarm:
+      'register-history-rewritten' | 'register-checkpoint-invalid' | 'register-entry-missing',
     message: string,
   ) {
     super(message);
@@ -313,7 +315,7 @@ export class RegisterOutbox {
     this.#acked(acked);
     const checkpoint = await this.#next(conn);
     if (!checkpoint.checkpoint) throw new Error('the register sent no checkpoint after its Ack');
-    this.#acceptCheckpoint(checkpoint.checkpoint);
+    this.#acceptCheckpoint(checkpoint.checkpoint, acked.seq);
     this.events.emit('ack', acked.seq);
     return acked;
   }
@@ -354,13 +356,18 @@ export class RegisterOutbox {
     }
   }
 
-  #acceptCheckpoint(wire: NonNullable<IngestResponseIn['checkpoint']>): void {
-    const { checkpoint, proofFromSize, proof } = checkpointFromWire(wire);
+  /** Kept only if it extends the kept one and holds the entry at `ackedSeq` as the journal has it. */
+  #acceptCheckpoint(wire: NonNullable<IngestResponseIn['checkpoint']>, ackedSeq: number): void {
+    const { checkpoint, proofFromSize, proof, inclusion } = checkpointFromWire(wire);
     const verdict = judgeCheckpoint(checkpoint, proofFromSize, proof, this.#kept, {
       key: this.#o.registerKey,
       kid: this.#o.config.kid,
     });
     if (!verdict.ok) throw new Halt(verdict.alarm, verdict.message);
+    const [local] = this.#o.journal.entries(ackedSeq, 1);
+    const held = { seq: ackedSeq, hash: local?.seq === ackedSeq ? local.hash : '' };
+    const included = judgeInclusion(verdict.checkpoint, inclusion, held);
+    if (!included.ok) throw new Halt(included.alarm, included.message);
     this.#kept = verdict.checkpoint;
     this.#o.kv.setRegisterTreeHead({ kid: this.#o.config.kid, checkpoint: verdict.checkpoint });
     this.events.emit('checkpoint', verdict.checkpoint);

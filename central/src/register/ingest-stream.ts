@@ -5,7 +5,8 @@
  *   source: entry, entry, ..., head ─▶      register: store.ingest (one durable
  *                                           transaction) ◀── Ack, then ◀── Checkpoint
  *                                           with the consistency proof from the
- *                                           size the source knows
+ *                                           size the source knows and the
+ *                                           inclusion proof of the acked entry
  *   any problem ─▶ ◀── Nack(seq, problem, detail), alarm, end of stream.
  *
  * Messages are handled one at a time, in order; the stream is paused while the
@@ -21,11 +22,12 @@ import {
   checkpointToWire,
   entryFromWire,
   headFromWire,
+  type InclusionProof,
   type IngestRequestIn,
   type IngestResponse,
 } from '../../../protocol/src/register-proto.js';
 import type { IngestRefusalCode, RegisterAlarmPort } from './register-alarms.js';
-import type { IngestResult, RegisterStore } from './register-port.js';
+import { EntryNotInTreeError, type IngestResult, type RegisterStore } from './register-port.js';
 import type { BatchSlots } from './batch-slots.js';
 import type { Checkpointer } from './checkpointer.js';
 import type { AuthenticatedSource } from './source-identity.js';
@@ -209,7 +211,7 @@ export class IngestStream {
       this.#nack(first.seq ?? 0, first.reason, first.message);
       return;
     }
-    await this.#sendCheckpoint();
+    await this.#sendCheckpoint(ack?.seq ?? 0);
     this.#armSlotIdle();
   }
 
@@ -240,9 +242,25 @@ export class IngestStream {
     }
   }
 
-  async #sendCheckpoint(): Promise<void> {
+  /**
+   * The checkpoint after an Ack, with its consistency proof from the size the
+   * source knows and the inclusion proof of the acknowledged entry (`ackedSeq`,
+   * 0: none): the latest checkpoint if it covers that entry, a fresh one if not.
+   */
+  async #sendCheckpoint(ackedSeq: number): Promise<void> {
     const { checkpoints, store } = this.#deps;
-    const checkpoint = await checkpoints.latest();
+    let checkpoint = await checkpoints.latest();
+    let inclusion: InclusionProof | undefined;
+    // A fresh checkpoint covers the Ack; a second try only if a signing raced the commit.
+    for (let attempt = 0; ackedSeq > 0 && !inclusion; attempt++) {
+      try {
+        const found = await store.inclusionProof(this.source, ackedSeq, checkpoint.treeSize);
+        inclusion = { seq: ackedSeq, ...found };
+      } catch (err) {
+        if (!(err instanceof EntryNotInTreeError) || attempt >= 2) throw err;
+        checkpoint = await checkpoints.fresh();
+      }
+    }
     if (this.#phase === 'closed') return;
     // Sent after every Ack, even unchanged: the source awaits exactly one.
     const from = this.#knownSize;
@@ -250,7 +268,7 @@ export class IngestStream {
       from > 0 && from < checkpoint.treeSize
         ? await store.consistencyProof(from, checkpoint.treeSize)
         : [];
-    this.#write({ checkpoint: checkpointToWire(checkpoint, from, proof) });
+    this.#write({ checkpoint: checkpointToWire(checkpoint, from, proof, inclusion) });
     if (from <= checkpoint.treeSize) this.#knownSize = checkpoint.treeSize;
   }
 

@@ -31,6 +31,7 @@ import { PostgresRegisterReaders } from './postgres-register-readers.js';
 import { pgSnapshot } from './postgres-verify-snapshot.js';
 import {
   checkRegisterKey,
+  inclusionOf,
   ingestResult,
   newCheckpoint,
   refusedBatch,
@@ -239,6 +240,25 @@ export class PostgresRegisterStore implements RegisterStore {
     if (newSize > size) throw new RangeError(`tree size ${newSize} is past the register's ${size}`);
     const plan = consistencyPlan(oldSize, newSize);
     return plan.assemble(await this.#subtreeHashes(pool, plan.subtrees));
+  }
+
+  async inclusionProof(
+    source: string,
+    seq: number,
+    ofSize: number,
+  ): Promise<{ leafIndex: number; proof: Buffer[] }> {
+    const pool = this.#requirePool();
+    const found = await pool.query<{ leaf: number }>(
+      'SELECT leaf FROM entries WHERE source = $1 AND seq = $2',
+      [source, seq],
+    );
+    const where = { source, seq, treeSize: ofSize };
+    const { leafIndex, plan } = inclusionOf(
+      where,
+      found.rows[0]?.leaf ?? null,
+      await treeSize(pool),
+    );
+    return { leafIndex, proof: plan.assemble(await this.#subtreeHashes(pool, plan.subtrees)) };
   }
 
   async verifyAll(options: VerifyOptions = {}): Promise<RegisterVerifyReport> {

@@ -85,7 +85,9 @@ export const RegisterSectionSchema = z.strictObject({
     .min(10)
     .max(3_600_000)
     .default(1000)
-    .describe('at most one new signed checkpoint per this many ms, shared by every stream'),
+    .describe(
+      'at most one new signed checkpoint per this many ms, shared by every stream; sooner when an Ack needs one that holds its entry',
+    ),
   maxBatchEntries: z
     .number()
     .int()

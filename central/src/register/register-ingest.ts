@@ -1,15 +1,16 @@
 /**
  * What both register stores (SQLite and PostgreSQL) decide alike, whatever
  * holds the rows: the options they share, the refusal of a batch sent with a
- * key the register was never told about, the result of an ingest, and the
- * checkpoint to sign for a tree size.
+ * key the register was never told about, the result of an ingest, the
+ * checkpoint to sign for a tree size, and which proof an inclusion asks for.
  */
 import { createHash, type KeyObject } from 'node:crypto';
 import { VigieError } from '../../../lib/src/errors.js';
 import type { Logger } from '../../../lib/src/log.js';
 import { signCheckpoint, type Checkpoint } from '../../../protocol/src/checkpoint.js';
+import { inclusionPlan, type MerklePlan } from '../../../protocol/src/merkle-consistency.js';
 import type { BatchVerdict, Refusal } from './register-judge.js';
-import type { IngestBatch, IngestResult } from './register-port.js';
+import { EntryNotInTreeError, type IngestBatch, type IngestResult } from './register-port.js';
 import type { Acked, RegisterProblem } from './register-rows.js';
 
 /** What every backend needs besides where its rows live (register-factory.ts). */
@@ -136,4 +137,25 @@ export function unwritable(what: string, where: string, err: unknown): VigieErro
 export function registerDamaged(where: string): (what: string) => VigieError {
   return (what) =>
     new VigieError('register-invalid', `${where}: ${what} is missing; run verifyAll`);
+}
+
+/**
+ * The plan of inclusionProof(source, seq, treeSize), given the entry's leaf
+ * (null: not stored) and the register's tree size `size`.
+ */
+export function inclusionOf(
+  where: { source: string; seq: number; treeSize: number },
+  leaf: number | null,
+  size: number,
+): { leafIndex: number; plan: MerklePlan } {
+  const { source, seq, treeSize } = where;
+  if (!Number.isSafeInteger(treeSize) || treeSize < 0 || treeSize > size) {
+    throw new RangeError(`tree size ${String(treeSize)} is not in 0..${size}`);
+  }
+  if (leaf === null || leaf >= treeSize) {
+    throw new EntryNotInTreeError(
+      `${source}'s entry at seq ${String(seq)} is not in the tree of size ${treeSize}`,
+    );
+  }
+  return { leafIndex: leaf, plan: inclusionPlan(leaf, treeSize) };
 }

@@ -9,6 +9,7 @@
  * retention (three years) are purged by purgeAccessLog, which writes a purge
  * record in the same transaction. Nothing else is deletable.
  */
+import type { KeyObject } from 'node:crypto';
 import type { Checkpoint } from '../../../protocol/src/checkpoint.js';
 import type { JournalEntry } from '../../../protocol/src/journal-entry.js';
 import type { Acked, EvidenceRecord, RegisterProblem } from './register-rows.js';
@@ -54,7 +55,7 @@ export interface IngestBatch {
   /** The source-signed head closing the batch, if any. */
   readonly head?: unknown;
   /** The public key of the source's certificate (ECDSA P-256 or Ed25519). */
-  readonly boxKey: import('node:crypto').KeyObject;
+  readonly boxKey: KeyObject;
 }
 
 export interface IngestResult {
@@ -156,6 +157,17 @@ export interface RegisterStore {
   checkpoint(): Promise<Checkpoint>;
   /** RFC 9162 §2.1.4 PROOF(oldSize, D[newSize]) from stored subtree hashes: O(log n). */
   consistencyProof(oldSize: number, newSize: number): Promise<Buffer[]>;
+  /**
+   * RFC 9162 §2.1.3 PATH(leafIndex, D[treeSize]) of `source`'s entry at `seq`
+   * (leaf data: its 32-byte entry hash), from stored subtree hashes: O(log n).
+   * EntryNotInTreeError when that entry is not among the first treeSize leaves;
+   * RangeError for a size past the tree.
+   */
+  inclusionProof(
+    source: string,
+    seq: number,
+    treeSize: number,
+  ): Promise<{ leafIndex: number; proof: Buffer[] }>;
   /** Re-checks every chain (against the sources' stored keys), head and checkpoint. */
   verifyAll(options?: VerifyOptions): Promise<RegisterVerifyReport>;
 
@@ -178,3 +190,8 @@ export interface RegisterStore {
 
 /** Three years: the access log's retention (issue 6; docs/register.md). */
 export const ACCESS_LOG_RETENTION_MS = 3 * 365.25 * 24 * 3600 * 1000;
+
+/** inclusionProof's refusal: the entry is not stored, or not in a tree of that size. */
+export class EntryNotInTreeError extends RangeError {
+  override readonly name = 'EntryNotInTreeError';
+}

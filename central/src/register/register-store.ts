@@ -35,6 +35,7 @@ import {
 import { openRegisterDatabase, openRegisterReadonly } from './register-database.js';
 import {
   checkRegisterKey,
+  inclusionOf,
   ingestResult,
   newCheckpoint,
   refusedBatch,
@@ -183,6 +184,28 @@ export class SqliteRegisterStore implements RegisterStore {
         throw new RangeError(`tree size ${newSize} is past the register's ${size}`);
       }
       return this.#run(db, consistencyPlan(oldSize, newSize));
+    });
+  }
+
+  inclusionProof(
+    source: string,
+    seq: number,
+    ofSize: number,
+  ): Promise<{ leafIndex: number; proof: Buffer[] }> {
+    return this.#read(() => {
+      const db = this.#requireDb();
+      const leaf = this.#sql<[string, number], number>(
+        db,
+        'SELECT leaf FROM entries WHERE source = ? AND seq = ?',
+      )
+        .pluck()
+        .get(source, seq);
+      const { leafIndex, plan } = inclusionOf(
+        { source, seq, treeSize: ofSize },
+        leaf ?? null,
+        treeSize(db),
+      );
+      return { leafIndex, proof: this.#run(db, plan) };
     });
   }
 
