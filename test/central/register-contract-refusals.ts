@@ -157,6 +157,43 @@ export function rejectionTests(t: Test, backend: string, chain: Chain, fresh: St
       },
     );
   }
+  void t.test(
+    `${backend}: entries that link but whose closing head is not the box's are not stored`,
+    async (t) => {
+      const { store } = await fresh(t);
+      await store.ingest({
+        source: 'box-01',
+        entries: chain.entries.slice(0, 2),
+        boxKey: boxKey.publicKey,
+      });
+      const before = await store.counts();
+      const forged = signHead(
+        { source: 'box-01', seq: 5, hash: at(chain.entries, 4).hash },
+        otherKey.privateKey,
+      );
+      const result = await store.ingest({
+        source: 'box-01',
+        entries: chain.entries.slice(2, 5),
+        head: forged,
+        boxKey: boxKey.publicKey,
+      });
+      t.equal(result.accepted, 0, 'nothing stored that no valid signature covers');
+      t.equal(result.head, 'refused');
+      t.match(result.problems, [
+        { seq: 5, reason: 'head-bad-signature', message: /3 entries were not stored/ },
+      ]);
+      t.same(result.lastAcked, { seq: 2, hash: at(chain.entries, 1).hash }, 'resume after seq 2');
+      t.same(await store.counts(), { ...before, evidence: 1 }, 'only the head kept, as evidence');
+      const good = await store.ingest({
+        source: 'box-01',
+        entries: chain.entries.slice(2, 5),
+        head: at(chain.heads, 4),
+        boxKey: boxKey.publicKey,
+      });
+      t.equal(good.accepted, 3, 'the same entries under the box head are stored');
+      t.ok((await store.verifyAll()).ok);
+    },
+  );
 }
 
 export function tamperTests(t: Test, backend: string, chain: Chain, fresh: StoreFactory): void {

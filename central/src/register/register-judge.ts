@@ -201,6 +201,15 @@ export function judgeBatch(
     }
   }
   const head = judgeHead(batch.head, batch.source, boxKey, storedHash);
-  if (head.kind === 'refuse') refused.push({ raw: batch.head, refusal: head });
+  if (head.kind === 'refuse') {
+    // Nothing the box has not vouched for is stored: a batch whose closing head is
+    // refused stores none of its entries (they link, but no valid signature covers
+    // them). The head is kept as evidence; the box resends once it signs a good head.
+    const held =
+      accepted.length > 0 ? ` (the batch's ${accepted.length} entries were not stored)` : '';
+    const refusal = { ...head, message: `${head.message}${held}` };
+    refused.push({ raw: batch.head, refusal });
+    return { accepted: [], duplicates, refused, head: refusal, lastAcked: last };
+  }
   return { accepted, duplicates, refused, head, lastAcked };
 }
