@@ -10,6 +10,11 @@
  *     loaded and connected, 76 MB);
  *   - a bare `node -e` that does nothing (ANCHORS: Node 20 bare, 40 MB).
  * RSS is VmRSS from /proc/<pid>/status after IDLE_MS online. Medians of RUNS.
+ * A third agent variant has a `register:` section: its journal is forwarded over
+ * gRPC (grpc-js and the proto loader, loaded only then) to a RegisterServer
+ * started in this process on loopback (a fresh one a run, port 0: each run's
+ * journal starts again at seq 1); it is measured once the register holds the
+ * journal's last seq (bounded wait), then IDLE_MS idle like the others.
  * VIGIE_BENCH_AGENT_ENTRY=<file.js> runs another built entry with the same
  * arguments instead (to measure a change side by side, e.g. a leaner import graph).
  */
@@ -28,11 +33,20 @@ import { stateTopic } from '../protocol/src/topics.js';
 import { BORNY, makeWorld, centralConfigFor } from '../test/e2e/harness.js';
 import { SimulatedBuilding } from '../sim/src/building.js';
 import { simAnnex } from '../sim/src/annex.js';
+import { journalFileIn } from '../agent/src/journal/journal-database.js';
+import { readJournal } from '../test/e2e/harness.js';
+import {
+  makeRegisterWorld,
+  REGISTER_KID,
+  startRegister,
+  type RunningRegister,
+} from '../test/central/register-ingest-fixtures.js';
 
 const RUNS = 5;
 const CAMERAS = 128;
 const IDLE_MS = 3000; // online and quiet this long before RSS is read
 const START_TIMEOUT_MS = 20_000;
+const CAUGHT_UP_TIMEOUT_MS = 20_000; // the register holds the journal's last seq within this
 const ROOT = path.resolve(import.meta.dirname, '..');
 const DIST_MAIN = path.join(ROOT, 'dist/cli/src/main.js');
 /** Another built entry with the same arguments, to compare a change (e.g. a leaner import graph). */
@@ -106,6 +120,9 @@ const camerasSection = {
   },
 };
 
+// The register's files in the same PKI (its service certificate, its signing key).
+const registerFiles = await makeRegisterWorld(scope, world.pki);
+
 const centralConfig = centralConfigFor(world);
 const central = new CentralApp({ config: centralConfig, log: quiet, port: 0 });
 await central.start();
@@ -178,13 +195,67 @@ interface Sample {
   startMs: number; // spawn -> online (agent) or connected (baseline)
   readyMs?: number; // spawn -> online with the policy applied (agent)
   rssMb: number;
+  heldSeq?: number; // the register's last seq of this box when caught up (register variant)
 }
 
-async function agentRun(args: string[], run: number, withCameras = false): Promise<Sample> {
+/** The register's last acknowledged seq of this box once it is the journal's last (bounded). */
+async function caughtUp(
+  register: RunningRegister,
+  journalFile: string,
+  child: ChildProcess,
+): Promise<number> {
+  const deadline = performance.now() + CAUGHT_UP_TIMEOUT_MS;
+  for (;;) {
+    const local = readJournal(journalFile).at(-1)?.seq ?? 0;
+    const held = (await register.server.store.lastAcked(BORNY.boxId))?.seq ?? 0;
+    if (local > 0 && held === local) return held;
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(
+        `register caught up: the process exited (${child.exitCode ?? child.signalCode})`,
+      );
+    }
+    if (performance.now() > deadline) {
+      throw new Error(
+        `register caught up: holds seq ${held} of ${local} after ${CAUGHT_UP_TIMEOUT_MS} ms`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20)); // poll interval, not a wait for an outcome
+  }
+}
+
+async function agentRun(
+  args: string[],
+  run: number,
+  variant: 'plain' | 'cameras' | 'register' = 'plain',
+): Promise<Sample> {
+  const withCameras = variant === 'cameras';
+  const dataDir = path.join(
+    world.dir,
+    `agent-data-${variant === 'plain' ? '' : `${variant}-`}${run}`,
+  );
+  // A fresh register a run: each run's journal starts again at seq 1.
+  const register =
+    variant === 'register'
+      ? await startRegister(
+          scope,
+          await registerFiles.configFile(path.join(registerFiles.dir, `register-data-${run}`)),
+        )
+      : null;
   const config = await world.agentConfigFile(
     port,
-    path.join(world.dir, `agent-data-${withCameras ? 'cams-' : ''}${run}`),
-    withCameras ? camerasSection : {},
+    dataDir,
+    withCameras
+      ? camerasSection
+      : register
+        ? {
+            register: {
+              address: `127.0.0.1:${register.port}`,
+              serverName: '127.0.0.1',
+              publicKeyFile: registerFiles.registerPubFile,
+              kid: REGISTER_KID,
+            },
+          }
+        : {},
   );
   const seenBefore = states.length;
   const t0 = performance.now();
@@ -213,8 +284,14 @@ async function agentRun(args: string[], run: number, withCameras = false): Promi
       ),
       child,
     );
+    const heldSeq = register ? await caughtUp(register, journalFileIn(dataDir), child) : undefined;
     await idle();
-    return { startMs: online.at - t0, readyMs: ready.at - t0, rssMb: rssMb(child.pid ?? 0) };
+    return {
+      startMs: online.at - t0,
+      readyMs: ready.at - t0,
+      rssMb: rssMb(child.pid ?? 0),
+      ...(heldSeq === undefined ? {} : { heldSeq }),
+    };
   } catch (err) {
     console.error(stderr.join(''));
     throw err;
@@ -224,6 +301,7 @@ async function agentRun(args: string[], run: number, withCameras = false): Promi
     await until('offline', () =>
       states.slice(seenBefore).find((x) => x.state.status === 'offline'),
     );
+    await register?.server.stop('bench run over');
   }
 }
 
@@ -271,13 +349,15 @@ const median = (xs: number[]): number => {
 const { args, how } = agentCommand();
 const agent: Sample[] = [];
 const agentCams: Sample[] = [];
+const agentReg: Sample[] = [];
 const bareMqtt: Sample[] = [];
 const bareNode: Sample[] = [];
 const box = world.boxDir;
 try {
   for (let run = 0; run < RUNS; run++) {
     agent.push(await agentRun(args, run));
-    agentCams.push(await agentRun(args, run, true));
+    agentCams.push(await agentRun(args, run, 'cameras'));
+    agentReg.push(await agentRun(args, run, 'register'));
     bareMqtt.push(
       await bareRun(BARE_MQTT, [
         world.pki.paths.caBundle,
@@ -335,4 +415,11 @@ console.log(
 );
 console.log(
   `ratio agent online / bare mqtt connected: ${(median(agentStart) / median(bareStart)).toFixed(2)}`,
+);
+const regMb = mb(agentReg);
+console.log(
+  `agent idle RSS with a register section (journal forwarded over gRPC to a register on loopback, caught up at seq ${median(agentReg.map((x) => x.heldSeq ?? NaN))}): ` +
+    `${regMb.toFixed(1)} MB (target < 80 MB: ${regMb < 80 ? 'met' : 'NOT met'}); ` +
+    `without it ${agentMb.toFixed(1)} MB; difference ${(regMb - agentMb).toFixed(1)} MB; ` +
+    `runs ${agentReg.map((x) => x.rssMb.toFixed(1)).join(', ')}`,
 );
