@@ -11,7 +11,9 @@ import {
   type CheckpointRow,
   type HeadRow,
 } from './register-rows.js';
-import { LEAF_ENTRY_COLUMNS, type LeafEntryRow, type VerifySnapshot } from './register-verify.js';
+import { leafEntryColumns, type LeafEntryRow, type VerifySnapshot } from './register-verify.js';
+
+const LEAF_ENTRY_COLUMNS = leafEntryColumns((column) => `encode(${column}, 'hex')`);
 import { keysBySource } from './sqlite-verify-snapshot.js';
 
 async function arrays<T extends unknown[]>(

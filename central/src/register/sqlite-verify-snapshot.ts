@@ -11,7 +11,9 @@ import {
   type CheckpointRow,
   type HeadRow,
 } from './register-rows.js';
-import { LEAF_ENTRY_COLUMNS, type LeafEntryRow, type VerifySnapshot } from './register-verify.js';
+import { leafEntryColumns, type LeafEntryRow, type VerifySnapshot } from './register-verify.js';
+
+const LEAF_ENTRY_COLUMNS = leafEntryColumns((column) => `lower(hex(${column}))`);
 
 /** Every key of every source, oldest first: DER SPKI parsed once. */
 export function keysBySource(rows: Iterable<[string, Buffer]>): Map<string, KeyObject[]> {
