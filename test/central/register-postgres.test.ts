@@ -7,8 +7,12 @@
 import pg from 'pg';
 import t from 'tap';
 import { createRegisterStore } from '../../central/src/register/register-factory.js';
+import { merkleRoot } from '../../protocol/src/checkpoint.js';
+import { all, at, boxKey, leavesOf } from './register-contract-helpers.js';
 import { registerContract } from './register-contract.js';
 import {
+  boxChain,
+  identity,
   postgresFactory,
   postgresRequired,
   postgresUnavailable,
@@ -25,6 +29,46 @@ if (unavailable !== null) {
 } else {
   const pgUrl = url as string;
   registerContract(t, 'postgres', postgresFactory(pgUrl));
+
+  void t.test(
+    'postgres: a write that fails with its COMMIT already sent (pipelined) acknowledges nothing and stores nothing; the next batch goes through',
+    async (t) => {
+      const chain = boxChain(t, 20, { key: boxKey });
+      const handle = await postgresFactory(pgUrl)(t);
+      const { store } = handle;
+      await store.rememberSource(identity('box-01', boxKey.publicKey));
+      const batch = (from: number, to: number) => ({
+        source: 'box-01',
+        entries: chain.entries.slice(from, to),
+        head: at(chain.heads, to - 1),
+        boxKey: boxKey.publicKey,
+      });
+      t.equal((await store.ingest(batch(0, 10))).accepted, 10);
+      const counts = await store.counts();
+      // The batch's one write statement fails at its last insert (heads): COMMIT, sent
+      // behind it, answers ROLLBACK.
+      await handle.raw(`CREATE FUNCTION refuse_heads() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'heads refused by the test'; END $$;
+        CREATE TRIGGER refuse_heads BEFORE INSERT ON heads
+        FOR EACH ROW EXECUTE FUNCTION refuse_heads()`);
+      await t.rejects(store.ingest(batch(10, 20)), {
+        code: 'register-unwritable',
+        message: /heads refused by the test/,
+      });
+      t.same(await store.counts(), counts, 'no entry, node, head or evidence of the failed batch');
+      t.same(await store.lastAcked('box-01'), { seq: 10, hash: at(chain.entries, 9).hash });
+      await handle.raw('DROP TRIGGER refuse_heads ON heads');
+      const result = await store.ingest(batch(10, 20));
+      t.same([result.accepted, result.head], [20 - 10, 'stored'], 'the connection and tree go on');
+      t.same(await all(store, { sources: ['box-01'] }), chain.entries);
+      t.equal(
+        (await store.checkpoint()).rootHash,
+        merkleRoot(leavesOf(chain.entries)).toString('hex'),
+        'the tree frontier was not left with the failed batch appended',
+      );
+      t.same((await store.verifyAll()).problems, []);
+    },
+  );
 
   void t.test('postgres: a schema that is not a register is refused, never migrated', async (t) => {
     const schema = `vigie_t_foreign_${process.pid}`;

@@ -6,6 +6,13 @@
  *
  * - One transaction per batch, committed with synchronous_commit = on: the
  *   acknowledgement returned is on disk.
+ * - Two round trips per batch, the connections being pipelined (pg's
+ *   `pipeline` mode: a query is sent without waiting for the one before):
+ *   BEGIN + lock and the read go together, the read running after the lock
+ *   as a statement of its own (its own snapshot, so it sees every batch
+ *   committed before the lock was granted); the TypeScript judge decides;
+ *   the write and COMMIT go together, the result returned once COMMIT has
+ *   answered COMMIT (after a failed write PostgreSQL answers ROLLBACK).
  * - The tree is global (leaf numbers, Merkle nodes), so every append and every
  *   checkpoint first takes one transaction-scoped advisory lock per schema:
  *   batches of different sources may be in flight at once from the ingest
@@ -129,6 +136,10 @@ export function pgPoolConfig(url: string, schema: string): pg.PoolConfig {
     options: `-c search_path=${schema} -c synchronous_commit=on`,
     types: TYPES,
     max: 4,
+    // Queries sent without waiting for the previous answer (see ingest); every
+    // caller still awaits its answers in order, and nothing here reads through
+    // a portal (pg refuses cursors and `rows` on a pipelined connection).
+    pipeline: true,
   };
 }
 
@@ -196,15 +207,34 @@ export class PostgresRegisterStore implements RegisterStore {
     });
   }
 
-  ingest(batch: IngestBatch): Promise<IngestResult> {
-    return this.#transaction(
-      `ingest a batch from ${batch.source}`,
-      async (client) => {
-        headKeyKind(batch.boxKey); // journal-key-unsupported: a caller's mistake, not evidence
-        return this.#ingest(client, batch);
-      },
-      { lockTree: true },
-    );
+  /**
+   * Two round trips: [BEGIN + lock, read] then, judged, [write, COMMIT]. The
+   * result is returned only once COMMIT has answered COMMIT.
+   */
+  async ingest(batch: IngestBatch): Promise<IngestResult> {
+    const what = `ingest a batch from ${batch.source}`;
+    const client = await this.#requirePool().connect();
+    try {
+      headKeyKind(batch.boxKey); // journal-key-unsupported: a caller's mistake, not evidence
+      const [, state] = await settledInOrder(
+        client.query(`BEGIN; ${TREE_LOCK}`),
+        readBatchState(client, batch),
+      );
+      const { write, result } = await this.#judgeAndPlan(client, batch, state);
+      const [written, committed] = await settledInOrder(
+        client.query(write),
+        client.query('COMMIT'),
+      );
+      if (committed.command !== 'COMMIT') {
+        throw new Error(`COMMIT answered ${committed.command}: the batch was not stored`);
+      }
+      return result((written.rowCount ?? 0) > 0);
+    } catch (err) {
+      await this.#rollback(client);
+      throw unwritable(what, `PostgreSQL schema ${this.#schema}`, err);
+    } finally {
+      client.release();
+    }
   }
 
   async lastAcked(source: string): Promise<Acked | null> {
@@ -331,20 +361,32 @@ export class PostgresRegisterStore implements RegisterStore {
       await client.query('COMMIT');
       return result;
     } catch (err) {
-      this.#frontier = null;
-      await client.query('ROLLBACK').catch((rollback: unknown) => {
-        this.#options.logger?.warn('register rollback failed', { err: String(rollback) });
-      });
+      await this.#rollback(client);
       throw unwritable(what, `PostgreSQL schema ${this.#schema}`, err);
     } finally {
       client.release();
     }
   }
 
-  /** Four round trips per batch: BEGIN + lock, one read, one write, COMMIT. */
-  async #ingest(client: pg.PoolClient, batch: IngestBatch): Promise<IngestResult> {
+  /** After a failure: ROLLBACK (harmless if COMMIT already answered ROLLBACK), the frontier forgotten. */
+  async #rollback(client: pg.PoolClient): Promise<void> {
+    this.#frontier = null;
+    await client.query('ROLLBACK').catch((rollback: unknown) => {
+      this.#options.logger?.warn('register rollback failed', { err: String(rollback) });
+    });
+  }
+
+  /**
+   * The judge's verdict on a batch read under the lock (register-judge.ts
+   * decides), and the one statement writing it, with the result it gives once
+   * committed. Appends to the frontier: a failure after this forgets it.
+   */
+  async #judgeAndPlan(
+    client: pg.PoolClient,
+    batch: IngestBatch,
+    state: BatchState,
+  ): Promise<{ write: pg.QueryConfig; result: (headStored: boolean) => IngestResult }> {
     const { source } = batch;
-    const state = await readBatchState(client, batch);
     const verdict = state.known
       ? judgeBatch(batch, batch.boxKey, state.last, state.stored)
       : refusedBatch(batch, state.last);
@@ -372,8 +414,14 @@ export class PostgresRegisterStore implements RegisterStore {
     if (verdict.head.kind === 'accept') {
       headToRow(verdict.head.head).forEach((value, i) => heads[i]?.push(value));
     }
-    const written = await client.query(WRITE_BATCH, [...entries, ...nodes, ...evidence, ...heads]);
-    return ingestResult(source, verdict, (written.rowCount ?? 0) > 0, this.#options.logger);
+    return {
+      write: {
+        name: 'vigie-register-write-batch',
+        text: WRITE_BATCH,
+        values: [...entries, ...nodes, ...evidence, ...heads],
+      },
+      result: (headStored) => ingestResult(source, verdict, headStored, this.#options.logger),
+    };
   }
 
   async #frontierAt(client: pg.PoolClient, size: number): Promise<MerkleFrontier> {
@@ -415,6 +463,19 @@ export class PostgresRegisterStore implements RegisterStore {
   }
 }
 
+/**
+ * Awaits queries already sent together on one pipelined connection, every one
+ * of them settled before returning or throwing (nothing left in flight that a
+ * ROLLBACK could overtake; no unhandled rejection): their results in order, or
+ * the first one's error.
+ */
+async function settledInOrder<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  if (ra.status === 'rejected') throw ra.reason;
+  if (rb.status === 'rejected') throw rb.reason;
+  return [ra.value, rb.value];
+}
+
 async function treeSize(db: pg.Pool | pg.PoolClient): Promise<number> {
   const result = await db.query<{ last: number | null }>('SELECT max(leaf) AS last FROM entries');
   const last = result.rows[0]?.last;
@@ -449,15 +510,21 @@ INSERT INTO heads (${HEAD_COLUMNS})
 SELECT * FROM unnest($20::bigint[], $21::text[], $22::bytea[], $23::bytea[])
 ON CONFLICT DO NOTHING`;
 
-/** What judging a batch needs, read in one statement after the lock. */
+/**
+ * What judging a batch needs, read in one statement after the lock. The hashes
+ * stored at the claimed seqs come one index probe on (source, seq) per claimed
+ * seq (a correlated sub-select, never flattened into a join), aligned with $3
+ * (NULL where nothing is stored): the cost is the batch's, not the source's
+ * history (`source = $1 AND seq = ANY($3)` let the planner scan all of the
+ * source's entries and filter them, twice, growing with every batch).
+ */
 const READ_BATCH_STATE = `
 SELECT (SELECT max(leaf) FROM entries) AS last_leaf,
        l.seq AS last_seq, l.hash AS last_hash,
        EXISTS (SELECT 1 FROM source_keys WHERE source = $1 AND spki_der = $2) AS known,
-       ARRAY(SELECT e.seq::text FROM entries e
-             WHERE e.source = $1 AND e.seq = ANY($3::bigint[]) ORDER BY e.seq) AS seqs,
-       ARRAY(SELECT encode(e.hash, 'hex') FROM entries e
-             WHERE e.source = $1 AND e.seq = ANY($3::bigint[]) ORDER BY e.seq) AS hashes
+       ARRAY(SELECT (SELECT encode(e.hash, 'hex') FROM entries e
+                     WHERE e.source = $1 AND e.seq = c.seq)
+             FROM unnest($3::bigint[]) WITH ORDINALITY AS c(seq, i) ORDER BY c.i) AS hashes
 FROM (SELECT 1) AS one
 LEFT JOIN LATERAL (
   SELECT seq, hash FROM entries WHERE source = $1 ORDER BY seq DESC LIMIT 1
@@ -470,23 +537,29 @@ interface BatchState {
   readonly stored: Map<number, string>;
 }
 
+/** Sent right behind BEGIN + lock on the same pipelined connection: it runs once the lock is held. */
 async function readBatchState(client: pg.PoolClient, batch: IngestBatch): Promise<BatchState> {
+  const claimed = claimedSeqs(batch.entries, batch.head);
   const result = await client.query<{
     last_leaf: number | null;
     last_seq: number | null;
     last_hash: Buffer | null;
     known: boolean;
-    seqs: string[];
-    hashes: string[];
-  }>(READ_BATCH_STATE, [
-    batch.source,
-    spkiOf(batch.boxKey),
-    claimedSeqs(batch.entries, batch.head),
-  ]);
+    hashes: (string | null)[];
+  }>({
+    name: 'vigie-register-read-batch',
+    text: READ_BATCH_STATE,
+    values: [batch.source, spkiOf(batch.boxKey), claimed],
+  });
   const row = result.rows[0];
   if (!row) throw new Error('the batch state query returned no row');
+  if (row.hashes.length !== claimed.length) {
+    throw new Error('the batch state query returned hashes not aligned with the claimed seqs');
+  }
   const stored = new Map<number, string>();
-  row.seqs.forEach((seq, i) => stored.set(Number(seq), row.hashes[i] as string));
+  row.hashes.forEach((hash, i) => {
+    if (hash !== null) stored.set(claimed[i] as number, hash);
+  });
   return {
     treeSize: row.last_leaf === null ? 0 : row.last_leaf + 1,
     last:
