@@ -7,8 +7,10 @@
  * service from our services CA. Not grpc-js: its channel machinery (65
  * modules: resolvers, balancers, retries, channelz) cost an idle box ~3 MB of
  * RSS for the one stream it has (bench/agent-idle.bench.ts, register variant).
- * The outbox loads this module only when a register is configured: http2 and
- * proto-loader stay out of an agent without one.
+ * Messages are encoded and read by hand (protocol/src/register-wire.ts, kept
+ * byte-identical to protobufjs by property tests): protobufjs, proto-loader and
+ * the loaded .proto (~2 MB) stay out of the agent. The outbox loads this module
+ * only when a register is configured: http2 stays out of an agent without one.
  */
 import http2 from 'node:http2';
 import tls from 'node:tls';
@@ -16,10 +18,10 @@ import { checkServerIsService } from '../../../certs/src/peer-auth.js';
 import { secureContextOptions, type TlsMaterial } from '../../../certs/src/tls-profile.js';
 import {
   INGEST_METHOD_PATH,
-  registerIngestService,
   type IngestRequest,
   type IngestResponseIn,
 } from '../../../protocol/src/register-proto.js';
+import { decodeIngestResponse, encodeIngestRequest } from '../../../protocol/src/register-wire.js';
 
 export const REGISTER_SERVICE_NAME = 'register';
 
@@ -81,10 +83,6 @@ function decodeGrpcMessage(raw: unknown): string {
 
 /** Opens the Ingest stream (the connection and its TLS handshake start now). */
 export function openIngest(options: RegisterClientOptions): IngestConnection {
-  const method = registerIngestService().Ingest;
-  if (!method) throw new Error('register.proto: vigie.v1.RegisterIngest.Ingest is missing');
-  const serialize = method.requestSerialize as (m: IngestRequest) => Buffer;
-  const deserialize = method.responseDeserialize as (b: Buffer) => IngestResponseIn;
   const secureContext = tls.createSecureContext(secureContextOptions(options.tls));
   const checkServerIdentity = checkServerIsService(options.tls, options.serverName, {
     serviceName: REGISTER_SERVICE_NAME,
@@ -176,7 +174,7 @@ export function openIngest(options: RegisterClientOptions): IngestConnection {
       if (pending.length < 5 + length) return;
       let message: IngestResponseIn;
       try {
-        message = deserialize(pending.subarray(5, 5 + length));
+        message = decodeIngestResponse(pending.subarray(5, 5 + length));
       } catch (err) {
         return fail(new Error(`register stream: undecodable message: ${(err as Error).message}`));
       }
@@ -212,7 +210,7 @@ export function openIngest(options: RegisterClientOptions): IngestConnection {
     ended: endedPromise,
     send(message) {
       if (ended) return Promise.reject(ended);
-      const body = serialize(message);
+      const body = encodeIngestRequest(message);
       const frame = Buffer.allocUnsafe(5 + body.length);
       frame[0] = 0;
       frame.writeUInt32BE(body.length, 1);
