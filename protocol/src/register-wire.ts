@@ -37,6 +37,7 @@ import type {
   WireNack,
   WireResume,
 } from './register-proto.js';
+import { varintBytes, writeVarint } from './varint.js';
 
 /** Malformed input, or a message that cannot be encoded. */
 export class RegisterWireError extends Error {
@@ -58,22 +59,6 @@ export const MAX_PROOF_HASHES = 128;
 const TWO_32 = 0x1_0000_0000;
 
 // ---------------------------------------------------------------- encoding
-
-function varintBytes(value: number): number {
-  let n = 1;
-  for (let v = value; v >= 0x80; v = Math.floor(v / 0x80)) n++;
-  return n;
-}
-
-function writeVarint(buf: Buffer, at: number, value: number): number {
-  let v = value;
-  while (v >= 0x80) {
-    buf[at++] = (v % 0x80) | 0x80;
-    v = Math.floor(v / 0x80);
-  }
-  buf[at++] = v;
-  return at;
-}
 
 function uint64(value: number, name: string): number {
   if (!Number.isSafeInteger(value) || value < 0) {

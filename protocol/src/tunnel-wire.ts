@@ -26,6 +26,7 @@ import {
   type TunnelUp,
   type TunnelUpIn,
 } from './tunnel-proto.js';
+import { varintBytes, writeVarint } from './varint.js';
 
 export const TUNNEL_ALPN = 'vigie-tunnel/1';
 /** A fragment is a group of pictures at most (the relay keeps 4 MiB per camera). */
@@ -104,22 +105,6 @@ export function fragmentParts(f: Fragment): readonly [Buffer, Buffer] {
   head[at++] = 0x22; // data: field 4, length-delimited
   writeVarint(head, at, f.data.length);
   return [head, f.data];
-}
-
-function varintBytes(value: number): number {
-  let n = 1;
-  for (let v = value; v >= 0x80; v = Math.floor(v / 0x80)) n++;
-  return n;
-}
-
-function writeVarint(buf: Buffer, at: number, value: number): number {
-  let v = value;
-  while (v >= 0x80) {
-    buf[at++] = (v % 0x80) | 0x80;
-    v = Math.floor(v / 0x80);
-  }
-  buf[at++] = v;
-  return at;
 }
 
 /** A fragment as the relay reads it: its media one buffer or the pieces it came in. */
