@@ -1,12 +1,12 @@
 /**
- * Process matters for `vigie central` (docs/STYLE: main owns signals):
+ * Process matters for `vigie central` (lib/src/run-until-signal.ts):
  * SIGINT and SIGTERM stop the services cleanly, SIGHUP re-reads the policy
- * bundle. Signal handlers are installed before start, so a SIGTERM during
- * start stops what had started. Resolves once stopped; rejects when the
+ * bundle. Resolves once stopped; rejects when the
  * configuration or the start fails (the CLI prints the message and its code).
  */
 import type { EventEmitter } from 'node:events';
 import { Logger } from '../../lib/src/log.js';
+import { runUntilSignal } from '../../lib/src/run-until-signal.js';
 import { CentralApp } from './app.js';
 import { loadCentralConfig } from './config.js';
 import type { ReloadResult } from './policy/policy-publisher.js';
@@ -29,21 +29,7 @@ export async function runCentral(
   const config = await loadCentralConfig(configFile);
   const log = new Logger('central', { level: config.logLevel });
   const app = new CentralApp({ config, log });
-  const signals = options.signals ?? process;
   const out = options.out ?? process.stdout;
-  let finish: (err?: Error) => void = () => undefined;
-  const stopped = new Promise<void>((resolve, reject) => {
-    finish = (err) => (err === undefined ? resolve() : reject(err));
-  });
-  let stopRequested = false;
-  const onStop = (signal: string): void => {
-    stopRequested = true;
-    log.info('stopping', { signal });
-    app.stop(signal).then(
-      () => finish(),
-      (err: unknown) => finish(err instanceof Error ? err : new Error(String(err))),
-    );
-  };
   const onReload = (): void => {
     app.reload().then(
       (result) => {
@@ -53,27 +39,24 @@ export async function runCentral(
       (err: unknown) => log.error('policy reload failed', err),
     );
   };
-  signals.on('SIGINT', onStop);
-  signals.on('SIGTERM', onStop);
-  signals.on('SIGHUP', onReload);
-  try {
-    await app.start();
-    if (stopRequested) return await stopped; // a signal arrived during start
-    const { address, port } = app.broker.address;
-    out.write(
-      `vigie central: MQTT broker listening on mqtts://${address}:${port} (mTLS, TLS 1.3), ` +
-        `policy version ${String(app.policyVersion)} published on vigie/v1/policy\n`,
-    );
-    if (app.register) {
+  await runUntilSignal({
+    signals: options.signals,
+    log,
+    start: () => app.start(),
+    stop: (reason) => app.stop(reason),
+    also: { SIGHUP: onReload },
+    started: () => {
+      const { address, port } = app.broker.address;
       out.write(
-        `vigie central: register ingest listening on port ${app.register.port} (gRPC, mTLS)\n`,
+        `vigie central: MQTT broker listening on mqtts://${address}:${port} (mTLS, TLS 1.3), ` +
+          `policy version ${String(app.policyVersion)} published on vigie/v1/policy\n`,
       );
-    }
-    options.onReady?.(app);
-    await stopped;
-  } finally {
-    signals.off('SIGINT', onStop);
-    signals.off('SIGTERM', onStop);
-    signals.off('SIGHUP', onReload);
-  }
+      if (app.register) {
+        out.write(
+          `vigie central: register ingest listening on port ${app.register.port} (gRPC, mTLS)\n`,
+        );
+      }
+      options.onReady?.(app);
+    },
+  });
 }

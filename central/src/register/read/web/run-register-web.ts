@@ -1,11 +1,13 @@
 /**
  * Process matters for `vigie register web` (the page alone, beside a register
- * served elsewhere or an auditor's copy): SIGINT and SIGTERM stop it cleanly.
+ * served elsewhere or an auditor's copy; lib/src/run-until-signal.ts): SIGINT
+ * and SIGTERM stop it and close its store.
  * Rejects when the configuration or the start fails (the CLI prints the
  * message and its code).
  */
 import type { EventEmitter } from 'node:events';
 import { Logger } from '../../../../../lib/src/log.js';
+import { runUntilSignal } from '../../../../../lib/src/run-until-signal.js';
 import { SYSTEM_WEB_CLOCK } from '../../../../../lib/src/web/web-clock.js';
 import { loadRegisterConfig, openRegisterStore } from '../../register-config.js';
 import { resolveRegisterWebConfig } from '../register-web-config.js';
@@ -26,26 +28,20 @@ export async function runRegisterWeb(
   const log = new Logger('register:web', { level: config.logLevel });
   const store = await openRegisterStore(config, { wallNowMs: () => Date.now() }, log);
   const server = new RegisterWebServer(webConfig, store, SYSTEM_WEB_CLOCK, log);
-  const signals = options.signals ?? process;
-  let finish: () => void = () => undefined;
-  const stopped = new Promise<void>((resolve) => (finish = resolve));
-  const onStop = (signal: string): void => {
-    log.info('stopping', { signal });
-    finish();
-  };
-  signals.on('SIGINT', onStop);
-  signals.on('SIGTERM', onStop);
-  try {
-    const { url } = await server.start();
-    (options.out ?? process.stdout).write(
-      `vigie register web: ${url} (${webConfig.users.length} users, ${store.backend} store)\n`,
-    );
-    options.onReady?.(server, url);
-    await stopped;
-  } finally {
-    signals.off('SIGINT', onStop);
-    signals.off('SIGTERM', onStop);
-    await server.stop();
-    await store.close();
-  }
+  let url = '';
+  await runUntilSignal({
+    signals: options.signals,
+    log,
+    start: async () => ({ url } = await server.start()),
+    stop: async () => {
+      await server.stop();
+      await store.close();
+    },
+    started: () => {
+      (options.out ?? process.stdout).write(
+        `vigie register web: ${url} (${webConfig.users.length} users, ${store.backend} store)\n`,
+      );
+      options.onReady?.(server, url);
+    },
+  });
 }
