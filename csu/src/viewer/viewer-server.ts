@@ -14,7 +14,6 @@ import type { LiveSessions, Viewer } from '../live-sessions.js';
 import {
   cookie,
   parseCookies,
-  readForm,
   redirect,
   requestUrl,
   sameOrigin,
@@ -23,7 +22,7 @@ import {
 import { LoginLimiter } from '../../../lib/src/web/login-limiter.js';
 import {
   LoginSessions,
-  tokensEqual,
+  readLoginForm,
   type LoginSession,
 } from '../../../lib/src/web/login-sessions.js';
 import { MediaBridge } from './media-bridge.js';
@@ -217,8 +216,8 @@ export class ViewerServer {
     req: IncomingMessage,
     res: ServerResponse,
   ): Promise<void> {
-    const form = await readForm(req);
-    if (form === null || !tokensEqual(form.get('csrf') ?? undefined, auth.login.csrfToken)) {
+    const form = await readLoginForm(req, auth.login.csrfToken);
+    if (form === null) {
       this.options.log.warn('POST refused: missing or wrong CSRF token', { path });
       return send(res, 403, pages.simplePage('Refusé', 'Jeton de formulaire invalide.'));
     }

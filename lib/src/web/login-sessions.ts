@@ -5,6 +5,8 @@
  * timeout, on logout, or when the relay stops; a restart logs everyone out.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { readForm } from './http-util.js';
 import type { WebClock } from './web-clock.js';
 
 export interface LoginSession {
@@ -32,6 +34,18 @@ export function tokensEqual(a: string | undefined, b: string): boolean {
   const left = Buffer.from(a);
   const right = Buffer.from(b);
   return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/**
+ * A logged-in user's POST: its form when it carries that login's CSRF token,
+ * null when the body is not a form or the token is missing or wrong (403).
+ */
+export async function readLoginForm(
+  req: IncomingMessage,
+  csrfToken: string,
+): Promise<URLSearchParams | null> {
+  const form = await readForm(req);
+  return form !== null && tokensEqual(form.get('csrf') ?? undefined, csrfToken) ? form : null;
 }
 
 export class LoginSessions {

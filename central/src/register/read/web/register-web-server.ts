@@ -18,7 +18,6 @@ import type { Logger } from '../../../../../lib/src/log.js';
 import {
   cookie,
   parseCookies,
-  readForm,
   redirect,
   requestUrl,
   sameOrigin,
@@ -27,7 +26,7 @@ import {
 import { LoginLimiter } from '../../../../../lib/src/web/login-limiter.js';
 import {
   LoginSessions,
-  tokensEqual,
+  readLoginForm,
   type LoginSession,
 } from '../../../../../lib/src/web/login-sessions.js';
 import { closeHttps, listenHttps } from '../../../../../lib/src/web/https-listen.js';
@@ -348,8 +347,8 @@ export class RegisterWebServer {
     req: IncomingMessage,
     res: ServerResponse,
   ): Promise<void> {
-    const form = await readForm(req);
-    if (form === null || !tokensEqual(form.get('csrf') ?? undefined, auth.login.csrfToken)) {
+    const form = await readLoginForm(req, auth.login.csrfToken);
+    if (form === null) {
       this.log.warn('POST refused: missing or wrong CSRF token', { path, login: auth.user.login });
       return this.#send(res, 403, pages.simplePage('Refusé', 'Jeton de formulaire invalide.'));
     }
