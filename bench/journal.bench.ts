@@ -11,7 +11,7 @@
  * Bounded in count and time; the temp directory is removed at the end.
  */
 import Database from 'better-sqlite3';
-import { createHash, generateKeyPairSync, hash, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, hash, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +22,7 @@ import { verifyJournalFile } from '../agent/src/journal/verify-journal.js';
 import { canonicalJson } from '../protocol/src/canonical-json.js';
 import { GENESIS_HASH } from '../protocol/src/journal-entry.js';
 import { signHead } from '../protocol/src/journal-head.js';
+import { bareChainRate } from './bare-chain.js';
 
 const APPENDS_PER_ROUND = 300;
 const ROUNDS = 6; // alternate ours and bare so disk drift hits both alike
@@ -114,22 +115,6 @@ function buildLargeJournal(file: string, count: number): void {
   db.close();
 }
 
-/**
- * The CPU ceiling: a SHA-256 chain over `count` inputs of `bytes` bytes, with
- * the one-shot crypto.hash that verify uses, and with createHash (the ANCHORS
- * figure, ~260k/s: an object per entry costs more than the hashing).
- */
-function bareChain(count: number, bytes: number, oneShot: boolean): number {
-  const input = Buffer.alloc(bytes, 7);
-  let prev: Buffer = Buffer.alloc(32);
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < count; i++) {
-    prev.copy(input, bytes - 32);
-    prev = oneShot ? hash('sha256', input, 'buffer') : createHash('sha256').update(input).digest();
-  }
-  return count / seconds(start);
-}
-
 function benchVerify(): void {
   const file = path.join(dir, 'large.db');
   let start = process.hrtime.bigint();
@@ -152,8 +137,8 @@ function benchVerify(): void {
   // A typical entry's hash input: tag, source, seq, time, bootId, type, data, prevHash.
   const entryBytes =
     26 + 10 + 8 + 28 + 40 + 18 + Buffer.byteLength(canonicalJson(data(1))) + 4 + 32;
-  const oneShot = bareChain(VERIFY_ENTRIES, entryBytes, true);
-  const withObject = bareChain(VERIFY_ENTRIES, entryBytes, false);
+  const oneShot = bareChainRate(VERIFY_ENTRIES, entryBytes, true);
+  const withObject = bareChainRate(VERIFY_ENTRIES, entryBytes, false);
   console.log(
     `    bare SHA-256 chain, ${entryBytes}-byte inputs, crypto.hash: ${oneShot.toFixed(0)}/s`,
   );
