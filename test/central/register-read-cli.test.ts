@@ -38,19 +38,7 @@ async function sqliteRegister(t: Test): Promise<{ file: string; keyFile: string;
     clocks: { wallNowMs: () => Date.now() },
   });
   await store.open();
-  await store.rememberSource({
-    source: box.source,
-    kind: 'box',
-    site: box.site,
-    spkiDer: box.key.publicKey.export({ type: 'spki', format: 'der' }),
-    certSha256: 'ab'.repeat(32),
-  });
-  await store.ingest({
-    source: box.source,
-    entries: box.entries,
-    head: box.head(),
-    boxKey: box.key.publicKey,
-  });
+  await box.feed(store, 'ab'.repeat(32));
   await store.checkpoint();
   await store.close();
   return { file, keyFile, ids };
@@ -254,19 +242,7 @@ void t.test('the SQLite store answers the period queries as the port says', asyn
   t.teardown(() => sqlite.close());
   for (const box of [a, b]) {
     memory.load(box);
-    await sqlite.rememberSource({
-      source: box.source,
-      kind: 'box',
-      site: box.site,
-      spkiDer: box.key.publicKey.export({ type: 'spki', format: 'der' }),
-      certSha256: 'cd'.repeat(32),
-    });
-    await sqlite.ingest({
-      source: box.source,
-      entries: box.entries,
-      head: box.head(),
-      boxKey: box.key.publicKey,
-    });
+    await box.feed(sqlite, 'cd'.repeat(32));
   }
   for (const [from, to] of [
     ['2026-11-29', '2026-11-29'],

@@ -55,6 +55,23 @@ export class FakeBox {
     return signHead({ source: this.source, seq: last.seq, hash: last.hash }, this.key.privateKey);
   }
 
+  /** Feeds this box's journal to a real store, as the ingest service would on its first stream. */
+  async feed(store: RegisterStore, certSha256: string): Promise<void> {
+    await store.rememberSource({
+      source: this.source,
+      kind: 'box',
+      site: this.site,
+      spkiDer: this.key.publicKey.export({ type: 'spki', format: 'der' }),
+      certSha256,
+    });
+    await store.ingest({
+      source: this.source,
+      entries: this.entries,
+      head: this.head(),
+      boxKey: this.key.publicKey,
+    });
+  }
+
   /** One whole transmission, as the session manager journals it. */
   session(spec: SessionSpec): string {
     const id = spec.sessionId ?? randomUUID();
