@@ -174,11 +174,29 @@ void t.test('the row hasher equals the protocol hashEntry for any entry (propert
           canonicalJson(e.data),
           e.prevHash,
         );
-        return actual.toString('hex') === expected;
+        const json = canonicalJson(e.data);
+        const hex = hasher.hashHex(e.source, e.seq, e.time, e.bootId, e.type, json, prevHash);
+        return actual.toString('hex') === expected && hex === expected;
       },
     ),
     { numRuns: 500 },
   );
-  t.pass('byte-for-byte the protocol hash');
+  t.pass('byte-for-byte the protocol hash, as bytes and as hex');
+  t.end();
+});
+
+void t.test('the row hasher refuses a previous hash that is not 64 hex digits', (t) => {
+  const hasher = new EntryHasher();
+  const hashHex = (prev: string): string => hasher.hashHex('box-1', 1, 't', 'b', 'x', '{}', prev);
+  t.equal(hashHex('a'.repeat(64)).length, 64);
+  for (const bad of [
+    '',
+    'a'.repeat(62),
+    'a'.repeat(66),
+    `${'a'.repeat(62)}zz`,
+    `zz${'a'.repeat(62)}`,
+  ]) {
+    t.throws(() => hashHex(bad), RangeError, JSON.stringify(bad));
+  }
   t.end();
 });

@@ -251,6 +251,16 @@ export function tamperTests(t: Test, backend: string, chain: Chain, fresh: Store
       [{ source: 'box-01', seq: 5, reason: 'prev-hash-mismatch' }],
     ],
     [
+      'a stored hash cut short: entry-malformed at that entry',
+      (h) => h.tamper([['UPDATE entries SET hash = ? WHERE seq = 7', [Buffer.alloc(31, 7)]]]),
+      [{ source: 'box-01', seq: 7, reason: 'entry-malformed', message: /63 bytes together/ }],
+    ],
+    [
+      'a stored prevHash one byte too long: entry-malformed at that entry',
+      (h) => h.tamper([['UPDATE entries SET prev_hash = ? WHERE seq = 3', [Buffer.alloc(33, 3)]]]),
+      [{ source: 'box-01', seq: 3, reason: 'entry-malformed', message: /65 bytes together/ }],
+    ],
+    [
       'a forged head signature',
       (h) => h.tamper([['UPDATE heads SET sig = ? WHERE seq = 6', [Buffer.alloc(64, 1)]]]),
       [{ source: 'box-01', seq: 6, reason: 'head-bad-signature' }],

@@ -26,13 +26,7 @@ import type { Checkpoint } from '../../../protocol/src/checkpoint.js';
 import type { JournalEntry } from '../../../protocol/src/journal-entry.js';
 import { headKeyKind } from '../../../protocol/src/journal-head.js';
 import { consistencyPlan, type SubtreeId } from '../../../protocol/src/merkle-consistency.js';
-import {
-  MerkleFrontier,
-  nodeFetch,
-  nodeHashes,
-  nodeKey,
-  STORED_MIN_LEVEL,
-} from './merkle-nodes.js';
+import { MerkleFrontier, nodeFetch, nodeHashes, nodeKey } from './merkle-nodes.js';
 import { preparePgSchema } from './postgres-schema.js';
 import { PostgresRegisterReaders } from './postgres-register-readers.js';
 import { pgSnapshot } from './postgres-verify-snapshot.js';
@@ -399,7 +393,6 @@ export class PostgresRegisterStore implements RegisterStore {
       const row = [f.size, ...entryToRow(entry, dataJson)] as const;
       row.forEach((value, i) => entries[i]?.push(value));
       f.append(row[8], (level, index, hash) => {
-        if (level < STORED_MIN_LEVEL) return;
         nodes[0]?.push(level);
         nodes[1]?.push(index);
         nodes[2]?.push(hash);

@@ -12,9 +12,9 @@ import {
   type HeadRow,
 } from './register-rows.js';
 import { leafEntryColumns, type LeafEntryRow, type VerifySnapshot } from './register-verify.js';
-
-const LEAF_ENTRY_COLUMNS = leafEntryColumns((column) => `encode(${column}, 'hex')`);
 import { keysBySource } from './sqlite-verify-snapshot.js';
+
+const LEAF_ENTRY_COLUMNS = leafEntryColumns((blob) => `encode(${blob}, 'hex')`);
 
 async function arrays<T extends unknown[]>(
   client: pg.PoolClient,

@@ -25,13 +25,7 @@ import {
   type MerklePlan,
   type SubtreeId,
 } from '../../../protocol/src/merkle-consistency.js';
-import {
-  MerkleFrontier,
-  nodeFetch,
-  nodeHashes,
-  nodeKey,
-  STORED_MIN_LEVEL,
-} from './merkle-nodes.js';
+import { MerkleFrontier, nodeFetch, nodeHashes, nodeKey } from './merkle-nodes.js';
 import { openRegisterDatabase, openRegisterReadonly } from './register-database.js';
 import {
   checkRegisterKey,
@@ -362,9 +356,7 @@ export class SqliteRegisterStore implements RegisterStore {
     for (const { entry, dataJson } of entries) {
       const row = entryToRow(entry, dataJson);
       insert.run(frontier.size, ...row);
-      frontier.append(row[7], (level, index, hash) => {
-        if (level >= STORED_MIN_LEVEL) insertNode.run(level, index, hash);
-      });
+      frontier.append(row[7], (level, index, hash) => insertNode.run(level, index, hash));
     }
   }
 

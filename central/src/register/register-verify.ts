@@ -20,13 +20,7 @@ import { verifyCheckpoint } from '../../../protocol/src/checkpoint.js';
 import { GENESIS_HASH } from '../../../protocol/src/journal-entry.js';
 import { verifyHead } from '../../../protocol/src/journal-head.js';
 import type { SubtreeId } from '../../../protocol/src/merkle-consistency.js';
-import {
-  MerkleFrontier,
-  nodeKey,
-  STORED_MIN_LEVEL,
-  storedNodeCount,
-  type MerkleNode,
-} from './merkle-nodes.js';
+import { MerkleFrontier, nodeKey, storedNodeCount, type MerkleNode } from './merkle-nodes.js';
 import {
   ENTRY_COLUMNS,
   rowToCheckpoint,
@@ -59,10 +53,12 @@ export interface RegisterVerifyReport {
 
 /**
  * An entry row in leaf order as verification reads it: the leaf number
- * (0-based), then ENTRY_COLUMNS with the two hashes as lowercase hex text.
- * Hex, not bytes: a driver makes a Buffer per BLOB (better-sqlite3: ~0.8 us
- * each, half the cost of reading a row), while the chain only compares
- * them and the hash it computes already is a Buffer.
+ * (0-based), then ENTRY_COLUMNS with the two hashes as ONE lowercase hex
+ * text, prev_hash then hash (128 digits when both are 32 bytes). Hex, not
+ * bytes: a driver makes a Buffer per BLOB (better-sqlite3: ~0.8 us each, half
+ * the cost of reading a row), while the chain only compares them and its
+ * hashes are computed as hex; one column, not two: a column read costs
+ * ~0.2 us a row.
  */
 export type LeafEntryRow = [
   leaf: number,
@@ -72,14 +68,14 @@ export type LeafEntryRow = [
   bootId: EntryRow[3],
   type: EntryRow[4],
   data: EntryRow[5],
-  prevHashHex: string,
-  hashHex: string,
+  hashesHex: string,
 ];
-/** LeafEntryRow's columns; `hex` is the backend's lowercase-hex expression of a BLOB column. */
-export function leafEntryColumns(hex: (column: string) => string): string {
+/** LeafEntryRow's columns; `hex` is the backend's lowercase-hex expression of a BLOB. */
+export function leafEntryColumns(hex: (blob: string) => string): string {
   const plain = ENTRY_COLUMNS.split(', ').slice(0, 6).join(', ');
-  return `leaf, ${plain}, ${hex('prev_hash')}, ${hex('hash')}`;
+  return `leaf, ${plain}, ${hex('prev_hash || hash')}`;
 }
+const HASHES_HEX = 128;
 
 /** Rows per page: big enough to amortise a query, small enough for memory. */
 export const VERIFY_PAGE_ROWS = 4096;
@@ -108,21 +104,19 @@ interface SourceState {
   keyInUse: number;
   entries: number;
   prevSeq: number;
-  /** The previous entry's hash, hex (as rows carry it) and bytes (as hashing needs it). */
+  /** The previous entry's hash, hex as rows carry it (and as it is hashed). */
   prevHash: string;
-  prevHashBytes: Buffer;
-  /** The entry just checked, when good: its stored hash is the computed one. */
-  lastHash: { readonly hex: string; readonly bytes: Buffer } | null;
+  /** The entry just checked, when good: its stored hash (hex) is the computed one. */
+  lastHash: string | null;
   vouched: number | null;
   broken: boolean;
 }
 
-const GENESIS = Buffer.from(GENESIS_HASH, 'hex');
 const shortHex = (hash: string): string => `${hash.slice(0, 12)}…`;
 const HEX_HASH = /^[0-9a-f]{64}$/;
-/** A stored hash's bytes for the tree; a malformed one (tampered) counts as zeros. */
-const hexHash = (hex: string): Buffer =>
-  HEX_HASH.test(hex) ? Buffer.from(hex, 'hex') : Buffer.alloc(32);
+const ZERO_HASH_HEX = '0'.repeat(64);
+/** A stored hash for the tree; a malformed one (tampered) counts as zeros. */
+const treeHash = (hex: string): string => (HEX_HASH.test(hex) ? hex : ZERO_HASH_HEX);
 const short = (hash: Buffer): string => `${hash.toString('hex').slice(0, 12)}…`;
 const isHash = (value: unknown): value is Buffer => Buffer.isBuffer(value) && value.length === 32;
 
@@ -170,7 +164,7 @@ export class RegisterVerifier {
   entry(row: LeafEntryRow): void {
     const leaf = row[0];
     const source = row[2];
-    const hash = row[8];
+    const hash = row[7].slice(64);
     if (leaf !== this.#frontier.size && !this.#leafProblem) {
       this.#leafProblem = true;
       this.#tree(
@@ -181,14 +175,13 @@ export class RegisterVerifier {
     const state = this.#states.get(source) ?? this.#state(source);
     state.entries++;
     if (!state.broken) this.#checkChain(state, row);
-    // A good entry's computed hash is its stored one: no second Buffer for the tree.
-    const bytes = state.lastHash?.hex === hash ? state.lastHash.bytes : hexHash(hash);
-    this.#frontier.append(bytes, this.#onNode);
+    // A good entry's stored hash is the computed one: no need to check its form.
+    this.#frontier.appendHex(state.lastHash === hash ? hash : treeHash(hash), this.#onNode);
     if (this.#frontier.size >= this.#nextCheckpointSize) this.#checkpointsUpTo(this.#frontier.size);
   }
 
   readonly #onNode = (level: number, index: number, hash: Buffer): void => {
-    if (level >= STORED_MIN_LEVEL) this.#newNodes.push({ level, index, hash });
+    this.#newNodes.push({ level, index, hash });
   };
 
   /** The nodes the recount completed since the last call: compare them with the stored ones. */
@@ -275,7 +268,6 @@ export class RegisterVerifier {
         entries: 0,
         prevSeq: 0,
         prevHash: GENESIS_HASH,
-        prevHashBytes: GENESIS,
         lastHash: null,
         vouched: null,
         broken: false,
@@ -288,9 +280,14 @@ export class RegisterVerifier {
   /** verifyChain's order of checks: seq, prevHash, own hash, then the heads at this seq. */
   #checkChain(state: SourceState, row: LeafEntryRow): void {
     const seq = row[1];
-    const prevHash = row[7];
-    const hash = row[8];
+    const hashes = row[7];
     state.lastHash = null;
+    if (hashes.length !== HASHES_HEX) {
+      const message = `seq ${seq}: its stored prevHash and hash are ${hashes.length / 2} bytes together, not 64`;
+      return this.#break(state, seq, 'entry-malformed', message);
+    }
+    const prevHash = hashes.slice(0, 64);
+    const hash = hashes.slice(64);
     if (seq !== state.prevSeq + 1) {
       const message = `seq ${seq} follows seq ${state.prevSeq}: expected ${state.prevSeq + 1}`;
       return this.#break(state, seq, 'seq-gap', message);
@@ -299,27 +296,19 @@ export class RegisterVerifier {
       const message = `seq ${seq} prevHash is not the hash of seq ${state.prevSeq} ${shortHex(state.prevHash)}`;
       return this.#break(state, seq, 'prev-hash-mismatch', message);
     }
-    const actual = this.#hasher.hash(
-      row[2],
-      seq,
-      row[3],
-      row[4],
-      row[5],
-      row[6],
-      state.prevHashBytes,
-    );
-    if (actual.toString('hex') !== hash) {
-      const message = `seq ${seq} hashes to ${short(actual)}, not its stored hash`;
+    const actual = this.#hasher.hashHex(row[2], seq, row[3], row[4], row[5], row[6], prevHash);
+    if (actual !== hash) {
+      const message = `seq ${seq} hashes to ${shortHex(actual)}, not its stored hash`;
       return this.#break(state, seq, 'hash-mismatch', message);
     }
     state.prevSeq = seq;
     state.prevHash = hash;
-    state.prevHashBytes = actual;
-    state.lastHash = { hex: hash, bytes: actual };
-    this.#checkHeadsAt(state, seq, actual);
+    state.lastHash = hash;
+    this.#checkHeadsAt(state, seq, hash);
   }
 
-  #checkHeadsAt(state: SourceState, seq: number, hash: Buffer): void {
+  /** `hash`: the entry's, checked, as hex. */
+  #checkHeadsAt(state: SourceState, seq: number, hash: string): void {
     for (let head = state.heads[state.nextHead]; head && head[0] <= seq;) {
       state.nextHead++;
       if (head[0] < seq) {
@@ -336,8 +325,8 @@ export class RegisterVerifier {
           const message = `head at seq ${seq} does not verify under any key of ${state.source}`;
           return this.#break(state, seq, 'head-bad-signature', message);
         }
-        if (!head[2].equals(hash)) {
-          const message = `head at seq ${seq} vouches for ${short(head[2])}, the entry has ${short(hash)}`;
+        if (head[2].toString('hex') !== hash) {
+          const message = `head at seq ${seq} vouches for ${short(head[2])}, the entry has ${shortHex(hash)}`;
           return this.#break(state, seq, 'head-hash-mismatch', message);
         }
         state.vouched = seq;
@@ -405,21 +394,24 @@ export async function verifyRegister(
     await snapshot.checkpoints(),
     registerPublicKey,
   );
-  let after = -1;
   let reported = 0;
-  for (;;) {
-    const rows = await snapshot.page(after, VERIFY_PAGE_ROWS);
+  // The next page is asked for before this one is checked: a database server
+  // reads it while the hashing runs (two pages in memory at most).
+  let next: Promise<readonly LeafEntryRow[]> | null = snapshot.page(-1, VERIFY_PAGE_ROWS);
+  while (next) {
+    const rows: readonly LeafEntryRow[] = await next;
+    const last: LeafEntryRow | undefined = rows[rows.length - 1];
+    next =
+      last && rows.length === VERIFY_PAGE_ROWS ? snapshot.page(last[0], VERIFY_PAGE_ROWS) : null;
+    // Awaited on the next turn; if a node read below fails first, its failure is the one reported.
+    void next?.catch(() => undefined);
     for (const row of rows) verifier.entry(row);
     const nodes = verifier.takeNodes();
     if (nodes.length > 0) verifier.checkNodes(nodes, await snapshot.nodes(nodes));
-    const last = rows[rows.length - 1];
-    if (!last) break;
-    after = last[0];
     if (onProgress && verifier.entries - reported >= PROGRESS_EVERY) {
       reported = verifier.entries;
       onProgress(reported);
     }
-    if (rows.length < VERIFY_PAGE_ROWS) break;
   }
   onProgress?.(verifier.entries);
   return verifier.finish(await snapshot.nodeCount());

@@ -13,7 +13,8 @@ import {
 } from './register-rows.js';
 import { leafEntryColumns, type LeafEntryRow, type VerifySnapshot } from './register-verify.js';
 
-const LEAF_ENTRY_COLUMNS = leafEntryColumns((column) => `lower(hex(${column}))`);
+// `||` makes text of the two BLOBs byte for byte (UTF-8 database), hex() gives the bytes back.
+const LEAF_ENTRY_COLUMNS = leafEntryColumns((blob) => `lower(hex(${blob}))`);
 
 /** Every key of every source, oldest first: DER SPKI parsed once. */
 export function keysBySource(rows: Iterable<[string, Buffer]>): Map<string, KeyObject[]> {
