@@ -4,13 +4,15 @@
  * will, subscriptions to the site's commands and the policy, and reconnection
  * with jittered backoff. It only moves bytes: verification happens in the
  * pipeline, which gets each command's raw payload and its retain flag.
+ *
+ * The client is built on our own TLS socket (connectTls) rather than with
+ * mqtt.connect(): that helper loads every transport mqtt.js has on its first
+ * connection (WebSocket with `ws`, SOCKS proxies with `socks`), ~1.7 MB of the
+ * box's 80 MB for transports it never uses (docs/design-notes.md).
  */
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import {
-  clientTlsOptions,
-  disableNagle,
-  type TlsMaterial,
-} from '../../../certs/src/tls-profile.js';
+import { MqttClient, type IClientOptions } from 'mqtt';
+import type { TLSSocket } from 'node:tls';
+import { connectTls, type TlsMaterial } from '../../../certs/src/tls-profile.js';
 import type { Logger } from '../../../lib/src/log.js';
 import { JitteredBackoff } from './backoff.js';
 
@@ -65,7 +67,6 @@ export class BrokerLink {
   #clientOptions(): IClientOptions {
     const o = this.options;
     return {
-      ...clientTlsOptions(o.tls, { servername: o.servername }),
       // MQTT 3.1.1: every broker serves it (aedes 1.x speaks no MQTT 5; docs/design-notes.md).
       protocolVersion: 4,
       clientId: o.clientId,
@@ -78,10 +79,9 @@ export class BrokerLink {
   }
 
   #connect(): void {
-    const client = mqtt.connect(this.options.url, this.#clientOptions());
+    const client = new MqttClient((c) => this.#tlsStream(c), this.#clientOptions());
     this.#client = client;
     client.on('connect', () => {
-      disableNagle(client.stream);
       this.#backoff.reset();
       this.#subscribe(client);
     });
@@ -90,6 +90,27 @@ export class BrokerLink {
     });
     client.on('error', (err) => this.options.logger.warn('broker error', { err: err.message }));
     client.on('close', () => this.#onClose(client));
+  }
+
+  /**
+   * The connection mqtt.js writes to: mTLS with the profile, Nagle off. A
+   * failure before the handshake completes is the client's error (logged) and
+   * ends the socket, whose close reconnects with backoff.
+   */
+  #tlsStream(client: MqttClient): TLSSocket {
+    const { hostname, port } = new URL(this.options.url);
+    const socket = connectTls(this.options.tls, {
+      host: hostname,
+      port: Number(port),
+      servername: this.options.servername,
+    });
+    const early = (err: Error): void => {
+      client.emit('error', err);
+      socket.end();
+    };
+    socket.on('error', early);
+    socket.once('secureConnect', () => socket.removeListener('error', early));
+    return socket;
   }
 
   #subscribe(client: MqttClient): void {
