@@ -17,7 +17,7 @@ import type { AccessInput, AccessRecord, Annotation, PurgeRecord } from './regis
  */
 export type RegisterProblemCode =
   | ChainProblem
-  /** Not a JournalEntry at all (schema): kept as received. */
+  /** Not a JournalEntry at all (schema): kept as received; verifyAll: a stored hash that is not 32 bytes. */
   | 'entry-malformed'
   /** Same (source, seq) as a stored entry, different content: never merged. */
   | 'seq-conflict'
