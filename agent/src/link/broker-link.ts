@@ -16,6 +16,13 @@ import { connectTls, type TlsMaterial } from '../../../certs/src/tls-profile.js'
 import type { Logger } from '../../../lib/src/log.js';
 import { JitteredBackoff } from './backoff.js';
 
+/**
+ * The broker's service name in its certificate (`vigie pki issue service --name
+ * broker`): the box talks to that service only, not to any service of the CA
+ * that carries the broker's host name (a relay or register on the same host).
+ */
+export const BROKER_SERVICE_NAME = 'broker';
+
 export interface BrokerLinkOptions {
   url: string; // mqtts://host:port
   servername: string;
@@ -103,6 +110,7 @@ export class BrokerLink {
       host: hostname,
       port: Number(port),
       servername: this.options.servername,
+      expect: { serviceName: BROKER_SERVICE_NAME },
     });
     const early = (err: Error): void => {
       client.emit('error', err);
