@@ -154,7 +154,7 @@ export class SqliteRegisterStore implements RegisterStore {
 
   checkpoint(): Promise<Checkpoint> {
     return this.#write('sign a checkpoint', (db) => {
-      const size = treeSize(db);
+      const size = this.#treeSize(db);
       const stored = this.#sql<[number], CheckpointRow>(
         db,
         `SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints WHERE tree_size = ?`,
@@ -173,7 +173,7 @@ export class SqliteRegisterStore implements RegisterStore {
   consistencyProof(oldSize: number, newSize: number): Promise<Buffer[]> {
     return this.#read(() => {
       const db = this.#requireDb();
-      const size = treeSize(db);
+      const size = this.#treeSize(db);
       if (newSize > size) {
         throw new RangeError(`tree size ${newSize} is past the register's ${size}`);
       }
@@ -197,7 +197,7 @@ export class SqliteRegisterStore implements RegisterStore {
       const { leafIndex, plan } = inclusionOf(
         { source, seq, treeSize: ofSize },
         leaf ?? null,
-        treeSize(db),
+        this.#treeSize(db),
       );
       return { leafIndex, proof: this.#run(db, plan) };
     });
@@ -344,7 +344,7 @@ export class SqliteRegisterStore implements RegisterStore {
   /** Accepted entries at the next leaves, with the Merkle nodes they complete. */
   #append(db: Database.Database, entries: readonly AcceptedEntry[]): void {
     if (entries.length === 0) return;
-    const frontier = this.#frontierAt(db, treeSize(db));
+    const frontier = this.#frontierAt(db, this.#treeSize(db));
     const insert = this.#sql<[number, ...EntryRow]>(
       db,
       `INSERT INTO entries (leaf, ${ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -404,6 +404,12 @@ export class SqliteRegisterStore implements RegisterStore {
   }
 
   /** Prepared once per open database: ingest runs the same few statements per batch. */
+  /** Leaves in the tree: one prepared statement (a batch used to prepare it again). */
+  #treeSize(db: Database.Database): number {
+    const last = this.#sql<[], number | null>(db, 'SELECT max(leaf) FROM entries').pluck().get();
+    return typeof last === 'number' ? last + 1 : 0;
+  }
+
   #sql<P extends unknown[] | object = unknown[], R = unknown>(
     db: Database.Database,
     sql: string,
@@ -428,7 +434,3 @@ export class SqliteRegisterStore implements RegisterStore {
 }
 
 /** Leaves so far: the last leaf number + 1 (leaves are numbered from 0 without gaps). */
-function treeSize(db: Database.Database): number {
-  const last = db.prepare<[], number | null>('SELECT max(leaf) FROM entries').pluck().get();
-  return typeof last === 'number' ? last + 1 : 0;
-}
