@@ -13,6 +13,7 @@
  * only when a register is configured: http2 stays out of an agent without one.
  */
 import http2 from 'node:http2';
+import net from 'node:net';
 import tls from 'node:tls';
 import { checkServerIsService } from '../../../certs/src/peer-auth.js';
 import { secureContextOptions, type TlsMaterial } from '../../../certs/src/tls-profile.js';
@@ -89,7 +90,8 @@ export function openIngest(options: RegisterClientOptions): IngestConnection {
   });
   const session = http2.connect(`https://${options.address}`, {
     secureContext,
-    servername: options.serverName,
+    // SNI carries DNS names only (RFC 6066 s.3); the name check does not depend on it.
+    ...(net.isIP(options.serverName) === 0 ? { servername: options.serverName } : {}),
     checkServerIdentity,
     rejectUnauthorized: true,
     // One stream in each direction is all a box needs: small windows, small tables.
