@@ -174,7 +174,7 @@ export class RegisterVerifier {
     }
     const state = this.#states.get(source) ?? this.#state(source);
     state.entries++;
-    if (!state.broken) this.#checkChain(state, row);
+    if (!state.broken) this.#checkChain(state, row, hash);
     // A good entry's stored hash is the computed one: no need to check its form.
     this.#frontier.appendHex(state.lastHash === hash ? hash : treeHash(hash), this.#onNode);
     if (this.#frontier.size >= this.#nextCheckpointSize) this.#checkpointsUpTo(this.#frontier.size);
@@ -277,8 +277,11 @@ export class RegisterVerifier {
     return state;
   }
 
-  /** verifyChain's order of checks: seq, prevHash, own hash, then the heads at this seq. */
-  #checkChain(state: SourceState, row: LeafEntryRow): void {
+  /**
+   * verifyChain's order of checks: seq, prevHash, own hash, then the heads at
+   * this seq. `hash`: the row's stored hash, hex (its hashes column's second half).
+   */
+  #checkChain(state: SourceState, row: LeafEntryRow, hash: string): void {
     const seq = row[1];
     const hashes = row[7];
     state.lastHash = null;
@@ -287,7 +290,6 @@ export class RegisterVerifier {
       return this.#break(state, seq, 'entry-malformed', message);
     }
     const prevHash = hashes.slice(0, 64);
-    const hash = hashes.slice(64);
     if (seq !== state.prevSeq + 1) {
       const message = `seq ${seq} follows seq ${state.prevSeq}: expected ${state.prevSeq + 1}`;
       return this.#break(state, seq, 'seq-gap', message);

@@ -4,6 +4,7 @@
  * /static/player.js, looks from /static/viewer.css.
  */
 import { escapeHtml } from '../../../lib/src/web/html.js';
+import { loginFormHtml } from '../../../lib/src/web/login-flow.js';
 import type { LiveSessionInfo } from '../live-sessions.js';
 
 export { escapeHtml };
@@ -38,20 +39,12 @@ function header(viewerName: string, csrfToken: string): string {
 }
 
 export function loginPage(csrfToken: string, error: string | null): string {
-  const message = error === null ? '' : `<p class="error" role="alert">${escapeHtml(error)}</p>\n`;
   return layout(
     'Connexion',
     `<main class="login">
 <h1>Vigie · connexion du visionneur</h1>
 <p>Accès réservé aux visionneurs nommément habilités par la préfecture.</p>
-${message}<form method="post" action="/login">
-<input type="hidden" name="csrf" value="${escapeHtml(csrfToken)}">
-<label for="viewer">Identifiant</label>
-<input id="viewer" name="viewer" autocomplete="username" required maxlength="64">
-<label for="password">Mot de passe</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024">
-<button type="submit">Se connecter</button>
-</form>
+${loginFormHtml(csrfToken, 'viewer', error)}
 </main>`,
   );
 }

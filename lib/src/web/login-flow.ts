@@ -7,6 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
+import { escapeHtml } from './html.js';
 import { cookie, parseCookies, readForm, redirect, sameOrigin, send } from './http-util.js';
 import type { LoginLimiter } from './login-limiter.js';
 import { randomToken, tokensEqual, type LoginSessions } from './login-sessions.js';
@@ -14,6 +15,26 @@ import { verifyPassword } from './password-hash.js';
 
 const TOKEN = /^[A-Za-z0-9_-]{43}$/; // randomToken(): 32 bytes, base64url
 const FORM_COOKIE_MAX_AGE_SEC = 900;
+/** What submit() reads of the id and the password (the form says the same to the browser). */
+const ID_MAX = 64;
+const PASSWORD_MAX = 1024;
+
+/**
+ * The form submit() reads (csrf, the id field, password), with the error
+ * above it, for a page to place under its own heading.
+ */
+export function loginFormHtml(csrfToken: string, idField: string, error: string | null): string {
+  const message = error === null ? '' : `<p class="error" role="alert">${escapeHtml(error)}</p>\n`;
+  const id = escapeHtml(idField);
+  return `${message}<form method="post" action="/login">
+<input type="hidden" name="csrf" value="${escapeHtml(csrfToken)}">
+<label for="${id}">Identifiant</label>
+<input id="${id}" name="${id}" autocomplete="username" required maxlength="${ID_MAX}">
+<label for="password">Mot de passe</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required maxlength="${PASSWORD_MAX}">
+<button type="submit">Se connecter</button>
+</form>`;
+}
 
 export interface LoginAccount {
   readonly id: string;
@@ -78,8 +99,8 @@ export class LoginFlow {
     ) {
       return this.form(req, res, 'Formulaire expiré ou invalide : réessayez.', 403);
     }
-    const id = (form.get(this.o.idField) ?? '').trim().toLowerCase().slice(0, 64);
-    const password = (form.get('password') ?? '').slice(0, 1024);
+    const id = (form.get(this.o.idField) ?? '').trim().toLowerCase().slice(0, ID_MAX);
+    const password = (form.get('password') ?? '').slice(0, PASSWORD_MAX);
     const ip = req.socket.remoteAddress ?? 'unknown';
     const key = this.o.idField;
     if (!this.o.limiter.allowed(id, ip)) {

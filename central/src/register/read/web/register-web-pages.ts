@@ -4,6 +4,7 @@
  * filters are a plain GET form, re-verification a POST with the CSRF token.
  */
 import { escapeHtml as h } from '../../../../../lib/src/web/html.js';
+import { loginFormHtml } from '../../../../../lib/src/web/login-flow.js';
 import type { LastVerification } from './register-upkeep.js';
 import { describeProblem, type SourceIntegrity } from '../integrity.js';
 import {
@@ -61,20 +62,12 @@ export function simplePage(title: string, message: string, user: PageUser | null
 }
 
 export function loginPage(csrf: string, error: string | null): string {
-  const message = error === null ? '' : `<p class="error" role="alert">${h(error)}</p>\n`;
   return layout(
     'Connexion',
     `<section class="login">
 <h1>Registre de consignation · connexion</h1>
 <p>Accès réservé aux personnes désignées par EMH (lecture seule).</p>
-${message}<form method="post" action="/login">
-<input type="hidden" name="csrf" value="${h(csrf)}">
-<label for="login">Identifiant</label>
-<input id="login" name="login" autocomplete="username" required maxlength="64">
-<label for="password">Mot de passe</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024">
-<button type="submit">Se connecter</button>
-</form>
+${loginFormHtml(csrf, 'login', error)}
 </section>`,
     null,
   );
